@@ -1,0 +1,213 @@
+"""The metadata store's interface: one small abstract class per entity.
+
+A :class:`Store` is a set of per-entity stores plus :meth:`Store.log_batch`,
+which writes a batch of buffered logging in one transaction. Implementations:
+:class:`~shipyard.store.sql.SqlStore` (SQLite, PostgreSQL); a REST store over
+a Shipyard server implements the same interface. The conformance tests in
+``tests/store`` run unchanged against every implementation.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from shipyard.store.entities import (
+    ArtifactRecord,
+    Experiment,
+    Lifecycle,
+    MetricPoint,
+    Project,
+    Run,
+    RunStatus,
+)
+
+__all__ = [
+    "ArtifactIndex",
+    "ExperimentStore",
+    "LogBatch",
+    "MetricStore",
+    "NewRun",
+    "ParamStore",
+    "ProjectStore",
+    "RunEnd",
+    "RunQuery",
+    "RunStore",
+    "Store",
+    "TagStore",
+]
+
+#: (run_id, key, value, step, timestamp_ms)
+MetricRow = tuple[str, str, float, int, int]
+
+
+@dataclass
+class NewRun:
+    """Everything known when a run starts; written in one transaction."""
+
+    id: str
+    experiment_id: str
+    name: str
+    start_ms: int
+    user: str = ""
+    parent_run_id: str | None = None
+    description: str = ""
+    pid: int | None = None
+    hostname: str = ""
+    git_commit: str | None = None
+    git_dirty: bool | None = None
+    entry_point: str = ""
+    python_version: str = ""
+    platform: str = ""
+    packages_hash: str | None = None
+    params: Mapping[str, str] = field(default_factory=dict)
+    tags: Mapping[str, str] = field(default_factory=dict)
+    artifacts: Sequence[ArtifactRecord] = ()
+
+
+@dataclass(frozen=True)
+class RunEnd:
+    run_id: str
+    status: RunStatus
+    end_ms: int
+    error: str | None = None
+
+
+@dataclass
+class LogBatch:
+    """Buffered logging for any number of runs, written in one transaction."""
+
+    metrics: list[MetricRow] = field(default_factory=list)
+    tags: list[tuple[str, str, str]] = field(default_factory=list)  # run_id, key, value
+    heartbeats: list[str] = field(default_factory=list)  # run ids
+    ends: list[RunEnd] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.metrics or self.tags or self.heartbeats or self.ends)
+
+
+@dataclass(frozen=True)
+class RunQuery:
+    experiment_ids: Sequence[str] | None = None
+    filter: str = ""
+    order_by: Sequence[str] = ()
+    max_results: int = 100
+    offset: int = 0
+    lifecycle: Lifecycle | None = Lifecycle.ACTIVE
+
+
+class ProjectStore(ABC):
+    @abstractmethod
+    def get_or_create(self, name: str) -> Project: ...
+
+    @abstractmethod
+    def get(self, name: str) -> Project:
+        """The project called ``name``; NotFound if there is none."""
+
+    @abstractmethod
+    def list(self) -> list[Project]: ...
+
+
+class ExperimentStore(ABC):
+    @abstractmethod
+    def get_or_create(self, project_id: str, name: str) -> Experiment: ...
+
+    @abstractmethod
+    def get(self, experiment_id: str) -> Experiment: ...
+
+    @abstractmethod
+    def get_by_name(self, project_id: str, name: str) -> Experiment: ...
+
+    @abstractmethod
+    def list(self, project_id: str | None = None) -> list[Experiment]: ...
+
+    @abstractmethod
+    def run_counts(self, experiment_ids: Iterable[str]) -> dict[str, int]:
+        """Active runs per experiment."""
+
+
+class RunStore(ABC):
+    @abstractmethod
+    def create(self, new: NewRun) -> Run: ...
+
+    @abstractmethod
+    def get(self, run_id: str) -> Run:
+        """The run with its params, latest metrics and tags; NotFound if none."""
+
+    @abstractmethod
+    def get_many(self, run_ids: Sequence[str]) -> list[Run]:
+        """Runs in the order asked; NotFound naming the first unknown id."""
+
+    @abstractmethod
+    def resume(self, run_id: str, pid: int | None, hostname: str, now_ms: int) -> Run:
+        """Mark an ended run RUNNING again, for this process."""
+
+    @abstractmethod
+    def end(self, end: RunEnd) -> None: ...
+
+    @abstractmethod
+    def set_lifecycle(self, run_ids: Sequence[str], lifecycle: Lifecycle) -> None: ...
+
+    @abstractmethod
+    def search(self, query: RunQuery) -> list[Run]: ...
+
+    @abstractmethod
+    def running(self) -> list[Run]:
+        """Every run whose status is RUNNING (without params, metrics or tags)."""
+
+
+class ParamStore(ABC):
+    @abstractmethod
+    def log(self, run_id: str, params: Mapping[str, str]) -> None:
+        """Store params; Conflict if one was logged before with another value."""
+
+
+class MetricStore(ABC):
+    @abstractmethod
+    def log(self, rows: Sequence[MetricRow]) -> None: ...
+
+    @abstractmethod
+    def history(self, run_id: str, key: str) -> list[MetricPoint]:
+        """Every point of one metric, in step order (then time)."""
+
+
+class TagStore(ABC):
+    @abstractmethod
+    def set(self, run_id: str, tags: Mapping[str, str]) -> None: ...
+
+    @abstractmethod
+    def delete(self, run_id: str, key: str) -> None: ...
+
+
+class ArtifactIndex(ABC):
+    """Readable artifact paths of runs, mapped onto blob digests."""
+
+    @abstractmethod
+    def record(self, run_id: str, records: Sequence[ArtifactRecord]) -> None: ...
+
+    @abstractmethod
+    def list(self, run_id: str, prefix: str = "") -> list[ArtifactRecord]: ...
+
+    @abstractmethod
+    def get(self, run_id: str, path: str) -> ArtifactRecord: ...
+
+
+class Store(ABC):
+    """A metadata store: the per-entity stores, and batched writes across them."""
+
+    uri: str
+    projects: ProjectStore
+    experiments: ExperimentStore
+    runs: RunStore
+    params: ParamStore
+    metrics: MetricStore
+    tags: TagStore
+    artifacts: ArtifactIndex
+
+    @abstractmethod
+    def log_batch(self, batch: LogBatch) -> None:
+        """Write metrics, tags, heartbeats and run ends in one transaction."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""

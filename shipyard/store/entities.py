@@ -1,0 +1,149 @@
+"""What the metadata store holds, as plain immutable records."""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+__all__ = [
+    "ArtifactRecord",
+    "Experiment",
+    "Lifecycle",
+    "MetricPoint",
+    "Project",
+    "Run",
+    "RunStatus",
+    "ms_to_datetime",
+]
+
+
+def ms_to_datetime(ms: int | None) -> datetime | None:
+    """Milliseconds since the epoch as an aware UTC datetime (None stays None)."""
+    return None if ms is None else datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+class RunStatus(enum.StrEnum):
+    RUNNING = "RUNNING"
+    FINISHED = "FINISHED"
+    FAILED = "FAILED"
+    KILLED = "KILLED"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self is not RunStatus.RUNNING
+
+
+class Lifecycle(enum.StrEnum):
+    ACTIVE = "active"
+    DELETED = "deleted"
+
+
+@dataclass(frozen=True)
+class Project:
+    id: str
+    name: str
+    description: str
+    created_ms: int
+
+
+@dataclass(frozen=True)
+class Experiment:
+    id: str
+    project_id: str
+    name: str
+    description: str
+    lifecycle: Lifecycle
+    created_ms: int
+
+
+@dataclass(frozen=True)
+class MetricPoint:
+    key: str
+    value: float
+    step: int
+    timestamp_ms: int
+
+    @property
+    def timestamp(self) -> datetime:
+        return ms_to_datetime(self.timestamp_ms)  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class ArtifactRecord:
+    """A readable path inside a run, mapped onto a content digest."""
+
+    path: str
+    digest: str
+    size: int
+    created_ms: int
+
+
+@dataclass(frozen=True)
+class Run:
+    """A run as stored: its record, and its params, latest metrics and tags."""
+
+    id: str
+    experiment_id: str
+    name: str
+    status: RunStatus
+    start_ms: int
+    end_ms: int | None = None
+    user: str = ""
+    parent_run_id: str | None = None
+    description: str = ""
+    lifecycle: Lifecycle = Lifecycle.ACTIVE
+    error: str | None = None
+    heartbeat_ms: int | None = None
+    pid: int | None = None
+    hostname: str = ""
+    git_commit: str | None = None
+    git_dirty: bool | None = None
+    entry_point: str = ""
+    python_version: str = ""
+    platform: str = ""
+    packages_hash: str | None = None
+    params: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def start_time(self) -> datetime:
+        return ms_to_datetime(self.start_ms)  # type: ignore[return-value]
+
+    @property
+    def end_time(self) -> datetime | None:
+        return ms_to_datetime(self.end_ms)
+
+    @property
+    def duration_s(self) -> float | None:
+        return None if self.end_ms is None else (self.end_ms - self.start_ms) / 1000
+
+    def to_flat_dict(self) -> dict[str, Any]:
+        """One flat mapping, as a row of ``search_runs(...).to_pandas()``."""
+        row: dict[str, Any] = {
+            "run_id": self.id,
+            "experiment_id": self.experiment_id,
+            "name": self.name,
+            "status": str(self.status),
+            "start_time": self.start_time,
+            "end_time": self.end_time,
+            "user": self.user,
+            "parent_run_id": self.parent_run_id,
+            "git_commit": self.git_commit,
+        }
+        row.update({f"params.{k}": v for k, v in self.params.items()})
+        row.update({f"metrics.{k}": v for k, v in self.metrics.items()})
+        row.update({f"tags.{k}": v for k, v in self.tags.items()})
+        return row
+
+
+def format_metric(value: float) -> str:
+    """A metric value for people: NaN and infinities shown as such."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return f"{value:.6g}"

@@ -1,0 +1,43 @@
+"""Identifiers sortable by creation time (UUIDv7, as 32 hex digits)."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+__all__ = ["new_id", "now_ms"]
+
+_lock = threading.Lock()
+_last_ms = 0
+_counter = 0
+
+
+def now_ms() -> int:
+    """Milliseconds since the Unix epoch, UTC."""
+    return time.time_ns() // 1_000_000
+
+
+def new_id() -> str:
+    """A UUIDv7 (RFC 9562) as 32 lower-case hex digits.
+
+    The first 48 bits are the millisecond timestamp, followed by a 12-bit
+    counter that keeps ids made in the same millisecond by this process in
+    order, then 62 random bits.
+    """
+    global _last_ms, _counter
+    with _lock:
+        ms = now_ms()
+        if ms <= _last_ms:
+            ms = _last_ms
+            _counter += 1
+            if _counter > 0xFFF:  # counter exhausted: borrow the next millisecond
+                ms += 1
+                _counter = 0
+        else:
+            _counter = int.from_bytes(os.urandom(2), "big") & 0x3FF
+        _last_ms = ms
+        counter = _counter
+    rand = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
+    value = (ms << 80) | (0x7 << 76) | (counter << 64) | (0b10 << 62) | rand
+    return f"{value:032x}"

@@ -1,0 +1,89 @@
+"""Metric history, and the latest value per key kept current on every write."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from shipyard.store.base import MetricRow, MetricStore
+from shipyard.store.entities import MetricPoint
+from shipyard.store.sql.database import Database
+from shipyard.store.sql.params import require_run
+from shipyard.store.sql.schema import latest_metrics, metrics
+
+_NAN = float("nan")
+
+
+def stored_value(value: float) -> float | None:
+    """NaN is stored as NULL (SQLite cannot hold NaN in a REAL column)."""
+    return None if value != value else value
+
+
+def loaded_value(value: float | None) -> float:
+    return _NAN if value is None else value
+
+
+def insert_metrics(db: Database, conn: Connection, rows: Sequence[MetricRow]) -> None:
+    """Append points to the history and move each key's latest value forward."""
+    if not rows:
+        return
+    latest: dict[tuple[str, str], MetricRow] = {}
+    history = []
+    for row in rows:
+        run_id, key, value, step, ts = row
+        history.append(
+            {
+                "run_id": run_id,
+                "key": key,
+                "value": None if value != value else value,
+                "step": step,
+                "timestamp_ms": ts,
+            }
+        )
+        held = latest.get((run_id, key))
+        if held is None or (step, ts) >= (held[3], held[4]):
+            latest[(run_id, key)] = row
+    conn.execute(metrics.insert(), history)
+    stmt = db.insert(latest_metrics)
+    new, old = stmt.excluded, latest_metrics.c
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[old.run_id, old.key],
+            set_={"value": new.value, "step": new.step, "timestamp_ms": new.timestamp_ms},
+            where=sa.or_(
+                new.step > old.step,
+                sa.and_(new.step == old.step, new.timestamp_ms >= old.timestamp_ms),
+            ),
+        ),
+        [
+            {"run_id": r, "key": k, "value": stored_value(v), "step": s, "timestamp_ms": t}
+            for r, k, v, s, t in latest.values()
+        ],
+    )
+
+
+class SqlMetrics(MetricStore):
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def log(self, rows: Sequence[MetricRow]) -> None:
+        with self.db.write() as conn:
+            for run_id in {r[0] for r in rows}:
+                require_run(conn, run_id)
+            insert_metrics(self.db, conn, rows)
+
+    def history(self, run_id: str, key: str) -> list[MetricPoint]:
+        query = (
+            sa.select(metrics.c.value, metrics.c.step, metrics.c.timestamp_ms)
+            .where(metrics.c.run_id == run_id, metrics.c.key == key)
+            .order_by(metrics.c.step, metrics.c.timestamp_ms, metrics.c.id)
+        )
+        with self.db.read() as conn:
+            require_run(conn, run_id)
+            return [
+                MetricPoint(key, loaded_value(v), s, t) for v, s, t in conn.execute(query).all()
+            ]
+
+

@@ -1,0 +1,138 @@
+"""The tables of the metadata store (SQLAlchemy Core).
+
+The schema only changes through Alembic revisions in ``migrations/versions``;
+``tests/store/test_migrations.py`` checks that the revisions build exactly
+these tables. Timestamps are integer milliseconds since the epoch, UTC.
+A metric value of NULL stands for NaN (SQLite cannot store NaN in a REAL).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+ID = String(32)
+KEY = String(250)
+
+projects = Table(
+    "projects",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("name", String(250), nullable=False, unique=True),
+    Column("description", Text, nullable=False, default=""),
+    Column("created_ms", BigInteger, nullable=False),
+)
+
+experiments = Table(
+    "experiments",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("project_id", ID, ForeignKey("projects.id"), nullable=False),
+    Column("name", String(250), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("lifecycle", String(16), nullable=False, default="active"),
+    Column("created_ms", BigInteger, nullable=False),
+    UniqueConstraint("project_id", "name"),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("experiment_id", ID, ForeignKey("experiments.id"), nullable=False),
+    Column("name", String(250), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("status", String(16), nullable=False),
+    Column("lifecycle", String(16), nullable=False, default="active"),
+    Column("user", String(250), nullable=False, default=""),
+    Column("parent_run_id", ID, ForeignKey("runs.id"), nullable=True),
+    Column("start_ms", BigInteger, nullable=False),
+    Column("end_ms", BigInteger, nullable=True),
+    Column("heartbeat_ms", BigInteger, nullable=True),
+    Column("pid", Integer, nullable=True),
+    Column("hostname", String(250), nullable=False, default=""),
+    Column("error", Text, nullable=True),
+    Column("git_commit", String(64), nullable=True),
+    Column("git_dirty", Boolean, nullable=True),
+    Column("entry_point", Text, nullable=False, default=""),
+    Column("python_version", String(64), nullable=False, default=""),
+    Column("platform", String(250), nullable=False, default=""),
+    Column("packages_hash", String(64), nullable=True),
+    Index(None, "experiment_id", "start_ms"),
+    Index(None, "parent_run_id"),
+    Index(None, "status"),
+)
+
+params = Table(
+    "params",
+    metadata,
+    Column("run_id", ID, ForeignKey("runs.id"), primary_key=True),
+    Column("key", KEY, primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+tags = Table(
+    "tags",
+    metadata,
+    Column("run_id", ID, ForeignKey("runs.id"), primary_key=True),
+    Column("key", KEY, primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+#: Every logged point: the full history.
+metrics = Table(
+    "metrics",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("run_id", ID, ForeignKey("runs.id"), nullable=False),
+    Column("key", KEY, nullable=False),
+    Column("value", Float(precision=53), nullable=True),
+    Column("step", BigInteger, nullable=False),
+    Column("timestamp_ms", BigInteger, nullable=False),
+    Index(None, "run_id", "key", "step"),
+)
+
+#: The latest point per (run, key), kept current on every write, so that search
+#: and listing never scan the history.
+latest_metrics = Table(
+    "latest_metrics",
+    metadata,
+    Column("run_id", ID, ForeignKey("runs.id"), primary_key=True),
+    Column("key", KEY, primary_key=True),
+    Column("value", Float(precision=53), nullable=True),
+    Column("step", BigInteger, nullable=False),
+    Column("timestamp_ms", BigInteger, nullable=False),
+    Index(None, "key", "value"),
+)
+
+run_artifacts = Table(
+    "run_artifacts",
+    metadata,
+    Column("run_id", ID, ForeignKey("runs.id"), primary_key=True),
+    Column("path", Text, primary_key=True),
+    Column("digest", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+)
