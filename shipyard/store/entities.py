@@ -121,6 +121,21 @@ class Run:
     def duration_s(self) -> float | None:
         return None if self.end_ms is None else (self.end_ms - self.start_ms) / 1000
 
+    @staticmethod
+    def flat_columns() -> tuple[str, ...]:
+        """The fixed leading columns of :meth:`to_flat_dict`."""
+        return (
+            "run_id",
+            "experiment_id",
+            "name",
+            "status",
+            "start_time",
+            "end_time",
+            "user",
+            "parent_run_id",
+            "git_commit",
+        )
+
     def to_flat_dict(self) -> dict[str, Any]:
         """One flat mapping, as a row of ``search_runs(...).to_pandas()``."""
         row: dict[str, Any] = {

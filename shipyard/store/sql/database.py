@@ -41,6 +41,7 @@ class Database:
                 "sqlite:///path/to/shipyard.db or postgresql+psycopg://user@host/db."
             ) from exc
         self.dialect = url.get_backend_name()
+        self._bulk_sql: dict[str, str] = {}
         if self.dialect == "sqlite":
             self.engine = self._sqlite_engine(url)
         elif self.dialect == "postgresql":
@@ -115,6 +116,25 @@ class Database:
             raise StoreError(
                 f"Could not talk to the metadata store '{redact_uri(self.uri)}': {exc.orig}."
             ) from exc
+
+    def bulk_insert_sql(self, table: sa.Table) -> str:
+        """A plain positional INSERT for ``exec_driver_sql`` with a list of tuples.
+
+        The hot path for metric history: it skips SQLAlchemy's per-row parameter
+        processing. Names come from the schema and are quoted by the dialect;
+        values are always bound parameters.
+        """
+        cached = self._bulk_sql.get(table.name)
+        if cached is not None:
+            return cached
+        quote = self.engine.dialect.identifier_preparer.quote
+        mark = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
+        columns = [c.name for c in table.columns if not (c.primary_key and c.autoincrement is True)]
+        sql = self._bulk_sql[table.name] = (
+            f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
+            f"VALUES ({', '.join([mark] * len(columns))})"
+        )
+        return sql
 
     def insert(self, table: sa.Table):  # type: ignore[no-untyped-def]
         """The dialect's INSERT, which has ``on_conflict_do_update/nothing``."""

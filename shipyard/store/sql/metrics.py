@@ -30,22 +30,12 @@ def insert_metrics(db: Database, conn: Connection, rows: Sequence[MetricRow]) ->
     if not rows:
         return
     latest: dict[tuple[str, str], MetricRow] = {}
-    history = []
     for row in rows:
-        run_id, key, value, step, ts = row
-        history.append(
-            {
-                "run_id": run_id,
-                "key": key,
-                "value": None if value != value else value,
-                "step": step,
-                "timestamp_ms": ts,
-            }
-        )
-        held = latest.get((run_id, key))
-        if held is None or (step, ts) >= (held[3], held[4]):
-            latest[(run_id, key)] = row
-    conn.execute(metrics.insert(), history)
+        held = latest.get((row[0], row[1]))
+        if held is None or row[3] > held[3] or (row[3] == held[3] and row[4] >= held[4]):
+            latest[(row[0], row[1])] = row
+    history = [(r, k, None if v != v else v, s, t) for r, k, v, s, t in rows]
+    conn.exec_driver_sql(db.bulk_insert_sql(metrics), history)
     stmt = db.insert(latest_metrics)
     new, old = stmt.excluded, latest_metrics.c
     conn.execute(
