@@ -38,23 +38,27 @@ def autolog(*, disable: bool = False, log_models: bool = True, experiment: str |
         return
     from sklearn.utils import all_estimators
 
-    for _name, cls in all_estimators():
-        if "fit" in cls.__dict__:
-            original = cls.__dict__["fit"]
-            _patched[cls] = original
-            cls.fit = _wrap(original)
+    for _name, estimator in all_estimators():
+        # wrap ``fit`` where it is defined, including abstract bases such as BaseSearchCV
+        for cls in estimator.__mro__:
+            if "fit" in cls.__dict__ and cls.__module__.startswith("sklearn") and cls not in _patched:
+                original = cls.__dict__["fit"]
+                _patched[cls] = original
+                cls.fit = _wrap(original)
 
 
 def _wrap(fit: Any) -> Any:
     @functools.wraps(fit)
-    def fit_and_log(self: Any, X: Any, y: Any = None, *args: Any, **kwargs: Any) -> Any:  # noqa: N803
+    def fit_and_log(self: Any, *args: Any, **kwargs: Any) -> Any:
         if getattr(_state, "depth", 0) > 0:
-            return fit(self, X, y, *args, **kwargs)
+            return fit(self, *args, **kwargs)
         _state.depth = 1
         try:
             started = time.perf_counter()
-            result = fit(self, X, y, *args, **kwargs)
+            result = fit(self, *args, **kwargs)
             elapsed = time.perf_counter() - started
+            X = args[0] if args else kwargs.get("X")  # noqa: N806
+            y = args[1] if len(args) > 1 else kwargs.get("y")
             _log_fit(self, X, y, elapsed)
             return result
         finally:
