@@ -13,7 +13,6 @@ folder ``artifacts/``.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import tomllib
 from dataclasses import dataclass

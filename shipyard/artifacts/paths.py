@@ -16,7 +16,8 @@ def artifact_path(path: str, what: str = "artifact path") -> str:
     text = path.replace("\\", "/")
     if text.startswith("/") or (len(text) > 1 and text[1] == ":"):
         raise InvalidInput(
-            f"The {what} {path!r} is absolute; give a path relative to the run, like 'plots/roc.png'."
+            f"The {what} {path!r} is absolute; give a path relative to the run, "
+            "like 'plots/roc.png'."
         )
     parts = [p for p in text.split("/") if p not in ("", ".")]
     if ".." in parts:

@@ -6,7 +6,6 @@ import os
 import sys
 from typing import Annotated
 
-import click
 import typer
 
 from shipyard._version import __version__
@@ -41,22 +40,31 @@ def _version(value: bool) -> None:
 def root(
     home: Annotated[
         str | None,
-        typer.Option(help="Home folder of the embedded store [env: SHIPYARD_HOME; default ./.shipyard]."),
+        typer.Option(
+            help="Home folder of the embedded store [env: SHIPYARD_HOME; default ./.shipyard]."
+        ),
     ] = None,
     store_uri: Annotated[
         str | None,
-        typer.Option(help="Metadata store URI: sqlite:///... or postgresql+psycopg://... [env: SHIPYARD_STORE_URI]."),
+        typer.Option(
+            help="Metadata store URI: sqlite:///... or postgresql+psycopg://... "
+            "[env: SHIPYARD_STORE_URI]."
+        ),
     ] = None,
     artifact_uri: Annotated[
         str | None, typer.Option(help="Artifact store folder or URI [env: SHIPYARD_ARTIFACT_URI].")
     ] = None,
-    project: Annotated[str | None, typer.Option(help="Project name [env: SHIPYARD_PROJECT].")] = None,
+    project: Annotated[
+        str | None, typer.Option(help="Project name [env: SHIPYARD_PROJECT].")
+    ] = None,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Show tracebacks of errors.")
     ] = False,
     version: Annotated[
         bool,
-        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
     ] = False,
 ) -> None:
     """Shipyard: track, version, gate, serve and monitor machine-learning models."""
@@ -69,15 +77,20 @@ def root(
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``shipyard`` command."""
     args = sys.argv[1:] if argv is None else argv
-    _context.verbose = "--verbose" in args or "-v" in args or bool(os.environ.get("SHIPYARD_VERBOSE"))
+    _context.verbose = (
+        "--verbose" in args or "-v" in args or bool(os.environ.get("SHIPYARD_VERBOSE"))
+    )
     try:
         code = app(args=args, prog_name="shipyard", standalone_mode=False)
     except ShipyardError as exc:
         _fail(exc, exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except typer.Abort:
+        print("Aborted.", file=sys.stderr)
+        sys.exit(130)
+    except typer.TyperException as exc:  # usage errors: Typer prints them with the usage line
+        exc.show()  # type: ignore[attr-defined]
+        sys.exit(getattr(exc, "exit_code", 2))
+    except KeyboardInterrupt:
         print("Aborted.", file=sys.stderr)
         sys.exit(130)
     sys.exit(code if isinstance(code, int) else 0)

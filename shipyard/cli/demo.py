@@ -65,7 +65,9 @@ def demo(
 
     console = _context.console()
     settings = _context.settings(home=home)
-    client = sy.configure(**{k: getattr(settings, k) for k in ("home", "store_uri", "artifact_uri", "project")})
+    client = sy.configure(
+        **{k: getattr(settings, k) for k in ("home", "store_uri", "artifact_uri", "project")}
+    )
     started = time.perf_counter()
 
     console.rule("[bold]Shipyard demo[/]: experiment tracking")
@@ -129,7 +131,9 @@ def demo(
     ranked = sy.search_runs(
         EXPERIMENT, f"parent_run_id = '{parent.id}'", order_by=["metrics.cv_auc DESC"]
     )
-    table = Table("rank", "run", "cv auc", "± std", "folds", title="Runs ranked by cross-validated AUC")
+    table = Table(
+        "rank", "run", "cv auc", "± std", "folds", title="Runs ranked by cross-validated AUC"
+    )
     for rank, run in enumerate(ranked, 1):
         history = sy.get_metric_history(run.id, "fold_auc")
         table.add_row(

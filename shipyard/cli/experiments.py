@@ -18,7 +18,9 @@ def list_experiments() -> None:
     client = _context.tracking_client()
     experiments = client.list_experiments()
     counts = client.store.experiments.run_counts(e.id for e in experiments)
-    table = Table("name", "id", "runs", "created", title=f"Experiments in {client.settings.project!r}")
+    table = Table(
+        "name", "id", "runs", "created", title=f"Experiments in {client.settings.project!r}"
+    )
     for exp in experiments:
         table.add_row(exp.name, exp.id, str(counts[exp.id]), when(exp.created_ms))
     console = _context.console()

@@ -30,9 +30,13 @@ def list_runs(
         list[str] | None,
         typer.Option("--order-by", "-o", help="Sort, e.g. 'metrics.auc DESC' (repeatable)."),
     ] = None,
-    max_results: Annotated[int, typer.Option("--max-results", "-n", help="At most this many runs.")] = 50,
+    max_results: Annotated[
+        int, typer.Option("--max-results", "-n", help="At most this many runs.")
+    ] = 50,
     deleted: Annotated[bool, typer.Option("--deleted", help="Include deleted runs.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines instead of a table.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON lines instead of a table.")
+    ] = False,
 ) -> None:
     """List runs, newest first unless --order-by says otherwise."""
     from rich.table import Table
@@ -105,7 +109,10 @@ def show(
     rows = [
         ("run", f"{run.name} ({run.id})"),
         ("experiment", client.store.experiments.get(run.experiment_id).name),
-        ("status", status_text(run.status) + (" [dim](deleted)[/]" if run.lifecycle == "deleted" else "")),
+        (
+            "status",
+            status_text(run.status) + (" [dim](deleted)[/]" if run.lifecycle == "deleted" else ""),
+        ),
         ("started", when(run.start_ms)),
         ("took", duration(run.start_ms, run.end_ms)),
         ("user", run.user),
@@ -170,7 +177,9 @@ def compare(
 def delete(run_ids: RunIds) -> None:
     """Delete runs (softly: `shipyard runs restore` brings them back)."""
     _context.tracking_client().delete_runs(run_ids)
-    typer.echo(f"Deleted {len(run_ids)} run(s); restore with: shipyard runs restore {' '.join(run_ids)}")
+    typer.echo(
+        f"Deleted {len(run_ids)} run(s); restore with: shipyard runs restore {' '.join(run_ids)}"
+    )
 
 
 @runs_app.command("restore")

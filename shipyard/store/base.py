@@ -209,5 +209,6 @@ class Store(ABC):
     def log_batch(self, batch: LogBatch) -> None:
         """Write metrics, tags, heartbeats and run ends in one transaction."""
 
-    def close(self) -> None:  # noqa: B027 - optional hook
+    @abstractmethod
+    def close(self) -> None:
         """Release connections."""

@@ -245,7 +245,9 @@ class _Lexer:
                 return key
         m = _PLAIN_KEY.match(text, self.pos)
         if not m:
-            raise self.error("expected a key after the '.'; quote unusual keys in `backticks`", self.pos)
+            raise self.error(
+                "expected a key after the '.'; quote unusual keys in `backticks`", self.pos
+            )
         self.pos = m.end()
         return m.group()
 
@@ -341,7 +343,9 @@ class _Parser:
         for word in ("like", "ilike"):
             if tok := self.take("keyword", word):
                 if field.kind == "metrics" or ATTRIBUTES.get(field.key, False):
-                    raise self.error(f"'{word}' compares text, but {field.render()} is a number", tok)
+                    raise self.error(
+                        f"'{word}' compares text, but {field.render()} is a number", tok
+                    )
                 pattern = self.expect("string", None, f"expected a quoted pattern after '{word}'")
                 return Compare(field, f"not {word}" if negate else word, pattern.value)  # type: ignore[arg-type]
         if negate:

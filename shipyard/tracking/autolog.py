@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-
 __all__ = ["autolog"]
 
 _state = threading.local()
@@ -26,7 +25,9 @@ _used_runs: set[str] = set()
 _options: dict[str, Any] = {}
 
 
-def autolog(*, disable: bool = False, log_models: bool = True, experiment: str | None = None) -> None:
+def autolog(
+    *, disable: bool = False, log_models: bool = True, experiment: str | None = None
+) -> None:
     """Turn scikit-learn autologging on (or off with ``disable=True``)."""
     if disable:
         for cls, fit in _patched.items():
@@ -41,7 +42,11 @@ def autolog(*, disable: bool = False, log_models: bool = True, experiment: str |
     for _name, estimator in all_estimators():
         # wrap ``fit`` where it is defined, including abstract bases such as BaseSearchCV
         for cls in estimator.__mro__:
-            if "fit" in cls.__dict__ and cls.__module__.startswith("sklearn") and cls not in _patched:
+            if (
+                "fit" in cls.__dict__
+                and cls.__module__.startswith("sklearn")
+                and cls not in _patched
+            ):
                 original = cls.__dict__["fit"]
                 _patched[cls] = original
                 cls.fit = _wrap(original)
@@ -57,7 +62,7 @@ def _wrap(fit: Any) -> Any:
             started = time.perf_counter()
             result = fit(self, *args, **kwargs)
             elapsed = time.perf_counter() - started
-            X = args[0] if args else kwargs.get("X")  # noqa: N806
+            X = args[0] if args else kwargs.get("X")
             y = args[1] if len(args) > 1 else kwargs.get("y")
             _log_fit(self, X, y, elapsed)
             return result
@@ -67,7 +72,7 @@ def _wrap(fit: Any) -> Any:
     return fit_and_log
 
 
-def _log_fit(estimator: Any, X: Any, y: Any, fit_time: float) -> None:  # noqa: N803
+def _log_fit(estimator: Any, X: Any, y: Any, fit_time: float) -> None:
     from shipyard.tracking import fluent
 
     parent = fluent.active_run()
@@ -81,7 +86,9 @@ def _log_fit(estimator: Any, X: Any, y: Any, fit_time: float) -> None:  # noqa: 
     try:
         params = {k: _short(v) for k, v in estimator.get_params(deep=False).items()}
         run.log_params(params)
-        run.set_tags({"estimator_class": f"{type(estimator).__module__}.{name}", "autolog": "sklearn"})
+        run.set_tags(
+            {"estimator_class": f"{type(estimator).__module__}.{name}", "autolog": "sklearn"}
+        )
         metrics = {"fit_time_s": fit_time}
         if y is not None:
             metrics.update(_training_metrics(estimator, X, y))
@@ -98,7 +105,7 @@ def _short(value: Any) -> str:
     return text if len(text) <= 500 else text[:497] + "..."
 
 
-def _training_metrics(estimator: Any, X: Any, y: Any) -> dict[str, float]:  # noqa: N803
+def _training_metrics(estimator: Any, X: Any, y: Any) -> dict[str, float]:
     from sklearn import metrics
     from sklearn.base import is_classifier, is_regressor
 

@@ -123,7 +123,9 @@ class TrackingClient:
     ) -> Run:
         exp = self.experiment(experiment)
         run_id = new_id()
-        clean_params = {check_key(k, "param key"): param_text(k, v) for k, v in (params or {}).items()}
+        clean_params = {
+            check_key(k, "param key"): param_text(k, v) for k, v in (params or {}).items()
+        }
         clean_tags = {check_key(k, "tag key"): tag_text(k, v) for k, v in (tags or {}).items()}
         if parent_run_id is not None:
             self.store.runs.get(parent_run_id)  # NotFound if the parent does not exist
@@ -168,7 +170,9 @@ class TrackingClient:
         self.writer.run_started(run_id)
         return run
 
-    def end_run(self, run_id: str, status: RunStatus = RunStatus.FINISHED, error: str | None = None) -> None:
+    def end_run(
+        self, run_id: str, status: RunStatus = RunStatus.FINISHED, error: str | None = None
+    ) -> None:
         self.writer.end_run(RunEnd(run_id, RunStatus(status), now_ms(), error))
 
     def get_run(self, run_id: str) -> Run:
@@ -251,7 +255,10 @@ class TrackingClient:
             raise NotFound(f"Cannot log artifact {str(local_path)!r}: no such file or folder.")
         if source.is_dir():
             files = sorted(p for p in source.rglob("*") if p.is_file())
-            pairs = [(p, join_artifact_path(artifact_path, p.relative_to(source).as_posix())) for p in files]
+            pairs = [
+                (p, join_artifact_path(artifact_path, p.relative_to(source).as_posix()))
+                for p in files
+            ]
         else:
             pairs = [(source, join_artifact_path(artifact_path, source.name))]
         records = []
@@ -319,4 +326,3 @@ def _pid_alive(pid: int) -> bool:
             return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return True
-

@@ -108,10 +108,7 @@ class ActiveRun:
         self._writer.add_metrics(rows)
 
     def _step(self, key: str, step: int | None) -> int:
-        if step is None:
-            step = self._steps.get(key, -1) + 1
-        else:
-            step = check_step(key, step)
+        step = self._steps.get(key, -1) + 1 if step is None else check_step(key, step)
         self._steps[key] = step
         return step
 
@@ -239,7 +236,9 @@ class ActiveRun:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if exc is None or (isinstance(exc, SystemExit) and not isinstance(exc, Terminated) and not exc.code):
+        if exc is None or (
+            isinstance(exc, SystemExit) and not isinstance(exc, Terminated) and not exc.code
+        ):
             self.end(RunStatus.FINISHED)
         elif isinstance(exc, KeyboardInterrupt | Terminated):
             name = "SIGTERM" if isinstance(exc, Terminated) else "SIGINT (KeyboardInterrupt)"

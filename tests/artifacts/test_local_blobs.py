@@ -19,7 +19,9 @@ def test_blobs_are_named_by_sha256_and_deduplicated(tmp_path: Path) -> None:
     blobs = LocalBlobStore(tmp_path)
     a = blobs.put_bytes(b"hello")
     b = blobs.put_bytes(b"hello")
-    assert a == b and a.digest == hashlib.sha256(b"hello").hexdigest() and a.size == 5
+    assert a == b
+    assert a.digest == hashlib.sha256(b"hello").hexdigest()
+    assert a.size == 5
     assert len(list((tmp_path / "sha256").rglob("*/*"))) == 1
     assert blobs.read_bytes(a.digest) == b"hello"
     assert list((tmp_path / "tmp").iterdir()) == []  # no temp file left behind
@@ -55,7 +57,8 @@ def test_large_blobs_are_streamed(tmp_path: Path) -> None:
     out = blobs.download(info.digest, tmp_path / "copy.bin")
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    assert info.size == size and out.stat().st_size == size
+    assert info.size == size
+    assert out.stat().st_size == size
     assert peak < 8 * 1024 * 1024, f"peak {peak} bytes: the blob was held in memory"
 
 
@@ -78,7 +81,7 @@ def test_failed_write_leaves_nothing(tmp_path: Path) -> None:
 
 def test_missing_and_malformed_digests(tmp_path: Path) -> None:
     blobs = LocalBlobStore(tmp_path)
-    with pytest.raises(NotFound, match="0{64}"):
+    with pytest.raises(NotFound, match=r"0{64}"):
         blobs.open("0" * 64)
     with pytest.raises(InvalidInput, match="not a blob digest"):
         blobs.open("../../etc/passwd")

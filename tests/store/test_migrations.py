@@ -32,7 +32,9 @@ def test_migrations_build_exactly_the_declared_schema(store_uri: str) -> None:
     db = Database(store_uri)
     upgrade(db)
     with db.read() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
+        diff = compare_metadata(
+            MigrationContext.configure(conn, opts={"compare_type": True}), metadata
+        )
     assert diff == []
 
 
@@ -41,13 +43,15 @@ def test_database_from_a_newer_shipyard_is_refused(store_uri: str) -> None:
     db = Database(store_uri)
     with db.write() as conn:
         conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
-    with pytest.raises(SchemaVersionError, match="'9999'.*newer Shipyard"):
+    with pytest.raises(SchemaVersionError, match=r"'9999'.*newer Shipyard"):
         open_store(store_uri)
     with pytest.raises(SchemaVersionError, match="9999"):
         upgrade(db)
 
 
-def test_older_database_asks_for_db_upgrade(store_uri: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_older_database_asks_for_db_upgrade(
+    store_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     open_store(store_uri).close()
     # this code pretends a newer revision exists: the database is one behind
     from shipyard.store.sql import migrate

@@ -82,10 +82,12 @@ def test_kill_9_loses_nothing_flushed_and_half_writes_nothing(tmp_path: Path) ->
     # the run is left RUNNING, and recognisably dead
     assert client.get_run(run_id).status is RunStatus.RUNNING
     dead = client.find_dead_runs()
-    assert [d.run.id for d in dead] == [run_id] and "is gone" in dead[0].reason
+    assert [d.run.id for d in dead] == [run_id]
+    assert "is gone" in dead[0].reason
     client.mark_dead_runs()
     got = client.get_run(run_id)
-    assert got.status is RunStatus.KILLED and "is gone" in (got.error or "")
+    assert got.status is RunStatus.KILLED
+    assert "is gone" in (got.error or "")
     client.close()
 
 
@@ -115,7 +117,8 @@ def test_eight_processes_log_into_one_sqlite_store_at_once(tmp_path: Path) -> No
         assert "locked" not in err
     client = open_client(tmp_path)
     runs = client.search_runs("parallel", max_results=100)
-    assert len(runs) == 8 and all(r.status is RunStatus.FINISHED for r in runs)
+    assert len(runs) == 8
+    assert all(r.status is RunStatus.FINISHED for r in runs)
     total = sum(len(client.get_metric_history(r.id, "m")) for r in runs)
     assert total == 80_000
     client.close()
@@ -149,10 +152,17 @@ def test_signals_end_the_run_killed(tmp_path: Path, sig: signal.Signals, code: i
 
 
 def test_runs_left_open_end_at_exit(tmp_path: Path) -> None:
-    ok = spawn(tmp_path, "import shipyard as sy\nr = sy.start_run('exit')\nr.log_metric('m', 1.0)\nprint(r.id)\n")
+    ok = spawn(
+        tmp_path,
+        "import shipyard as sy\nr = sy.start_run('exit')\nr.log_metric('m', 1.0)\nprint(r.id)\n",
+    )
     ok_id = read_line(ok)
     ok.wait(timeout=READY_TIMEOUT)
-    crash = spawn(tmp_path, "import shipyard as sy\nr = sy.start_run('exit')\nprint(r.id, flush=True)\nraise RuntimeError('bad data')\n")
+    crash = spawn(
+        tmp_path,
+        "import shipyard as sy\nr = sy.start_run('exit')\nprint(r.id, flush=True)\n"
+        "raise RuntimeError('bad data')\n",
+    )
     crash_id = read_line(crash)
     crash.wait(timeout=READY_TIMEOUT)
     assert (ok.returncode, crash.returncode) == (0, 1)
@@ -160,5 +170,6 @@ def test_runs_left_open_end_at_exit(tmp_path: Path) -> None:
     assert client.get_run(ok_id).status is RunStatus.FINISHED
     assert client.get_run(ok_id).metrics == {"m": 1.0}
     failed = client.get_run(crash_id)
-    assert failed.status is RunStatus.FAILED and "bad data" in (failed.error or "")
+    assert failed.status is RunStatus.FAILED
+    assert "bad data" in (failed.error or "")
     client.close()

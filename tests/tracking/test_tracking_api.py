@@ -26,12 +26,14 @@ def test_the_readme_example(sy_home: Path, tmp_path: Path) -> None:
         run.set_tags({"team": "growth"})
         run.log_artifact(plots)
     got = sy.get_run(run.id)
-    assert got.status is RunStatus.FINISHED and got.end_ms is not None
+    assert got.status is RunStatus.FINISHED
+    assert got.end_ms is not None
     assert got.params == {"lr": "0.1"}
     assert got.metrics == {"loss": 0.3, "auc": 0.91, "f1": 0.8}
     assert got.tags == {"team": "growth"}
     paths = [a.path for a in sy.client().list_artifacts(run.id)]
-    assert "roc.png" in paths and "sub/pr.png" in paths
+    assert "roc.png" in paths
+    assert "sub/pr.png" in paths
     assert [e.name for e in sy.list_experiments()] == ["churn"]
 
 
@@ -39,19 +41,31 @@ def test_run_records_where_it_ran_from(sy_home: Path) -> None:
     with sy.start_run() as run:
         pass
     got = sy.get_run(run.id)
-    assert got.python_version and got.platform and got.user and got.pid
-    assert got.packages_hash and len(got.packages_hash) == 64
+    assert got.python_version
+    assert got.platform
+    assert got.user
+    assert got.pid
+    assert got.packages_hash
+    assert len(got.packages_hash) == 64
     requirements = sy.client().read_artifact(run.id, "_shipyard/requirements.txt").decode()
     assert "SQLAlchemy==" in requirements or "sqlalchemy==" in requirements.lower()
     # this test suite runs from a git checkout: the commit is recorded
     if got.git_commit is not None:
-        assert len(got.git_commit) == 40 and got.git_dirty in (True, False)
+        assert len(got.git_commit) == 40
+        assert got.git_dirty in (True, False)
 
 
 def test_failed_block_ends_failed_with_the_error(sy_home: Path) -> None:
-    with pytest.raises(ZeroDivisionError), sy.start_run() as run:
-        run.log_metric("before", 1.0)
-        1 / 0  # noqa: B018
+    def train() -> None:
+        with sy.start_run() as run:
+            started.append(run)
+            run.log_metric("before", 1.0)
+            raise ZeroDivisionError("division by zero")
+
+    started: list = []
+    with pytest.raises(ZeroDivisionError):
+        train()
+    run = started[0]
     got = sy.get_run(run.id)
     assert got.status is RunStatus.FAILED
     assert "ZeroDivisionError" in (got.error or "")
@@ -80,7 +94,8 @@ def test_nested_runs_and_resume(sy_home: Path) -> None:
         with pytest.raises(Conflict):
             again.log_param("x", 1) or again.log_param("x", 2)
     got = sy.get_run(child.id)
-    assert got.status is RunStatus.FINISHED and got.metrics["more"] == 2.0
+    assert got.status is RunStatus.FINISHED
+    assert got.metrics["more"] == 2.0
     with pytest.raises(InvalidInput, match="needs an active run"):
         sy.start_run(nested=True)
 
@@ -102,7 +117,8 @@ def test_params_are_write_once(sy_home: Path) -> None:
         run.log_param("lr", 0.1)  # the same value again is fine
         with pytest.raises(Conflict) as info:
             run.log_param("lr", 0.2)
-        assert "'0.1'" in str(info.value) and "'0.2'" in str(info.value)
+        assert "'0.1'" in str(info.value)
+        assert "'0.2'" in str(info.value)
     assert sy.get_run(run.id).params == {"lr": "0.1"}
 
 
@@ -118,7 +134,7 @@ def test_bad_input_names_the_value(sy_home: Path) -> None:
             run.set_tag("../up", "x")
         with pytest.raises(InvalidInput, match="6001 characters; the limit is 6000"):
             run.log_param("blob", "x" * 6001)
-        with pytest.raises(InvalidInput, match="step of metric 'm' must be an integer; got 1.5"):
+        with pytest.raises(InvalidInput, match=r"step of metric 'm' must be an integer; got 1\.5"):
             run.log_metric("m", 1.0, step=1.5)  # type: ignore[arg-type]
         with pytest.raises(InvalidInput, match="1 to 250"):
             run.log_metric("k" * 251, 1.0)
@@ -134,7 +150,9 @@ def test_nan_and_infinity_round_trip(sy_home: Path) -> None:
     with sy.start_run() as run:
         run.log_metrics({"n": math.nan, "p": math.inf, "m": -math.inf})
     metrics = sy.get_run(run.id).metrics
-    assert math.isnan(metrics["n"]) and metrics["p"] == math.inf and metrics["m"] == -math.inf
+    assert math.isnan(metrics["n"])
+    assert metrics["p"] == math.inf
+    assert metrics["m"] == -math.inf
 
 
 def test_search_runs_and_to_pandas(sy_home: Path) -> None:
@@ -142,14 +160,17 @@ def test_search_runs_and_to_pandas(sy_home: Path) -> None:
         with sy.start_run("s", params={"model": model}, tags={"team": "growth"}) as run:
             run.log_metric("auc", 0.8 + i / 100)
     runs = sy.search_runs(
-        "s", "metrics.auc > 0.805 and params.model = 'rf' and tags.team = 'growth'",
+        "s",
+        "metrics.auc > 0.805 and params.model = 'rf' and tags.team = 'growth'",
         order_by=["metrics.auc DESC"],
     )
-    assert len(runs) == 1 and runs[0].metrics["auc"] == pytest.approx(0.81)
+    assert len(runs) == 1
+    assert runs[0].metrics["auc"] == pytest.approx(0.81)
     frame = sy.search_runs("s", order_by="metrics.auc").to_pandas()
     assert list(frame["metrics.auc"]) == pytest.approx([0.8, 0.81, 0.82])
     assert list(frame.columns[:4]) == ["run_id", "experiment_id", "name", "status"]
-    assert "params.model" in frame.columns and "tags.team" in frame.columns
+    assert "params.model" in frame.columns
+    assert "tags.team" in frame.columns
 
 
 def test_text_dict_figure_and_download(sy_home: Path, tmp_path: Path) -> None:
@@ -168,7 +189,7 @@ def test_text_dict_figure_and_download(sy_home: Path, tmp_path: Path) -> None:
             run.log_text("x", "../escape.txt")
         with pytest.raises(InvalidInput, match="absolute"):
             run.log_text("x", "/etc/evil")
-        with pytest.raises(InvalidInput, match=".json, .yaml or .yml"):
+        with pytest.raises(InvalidInput, match=r"\.json, \.yaml or \.yml"):
             run.log_dict({}, "config.txt")
     plt.close(fig)
     client = sy.client()
@@ -189,7 +210,8 @@ def test_tags_and_metrics_are_visible_after_flush(sy_home: Path) -> None:
         run.log_metric("m", 1.0)
         run.flush()
         stored = sy.client().store.runs.get(run.id)  # the store itself, not via the client
-        assert stored.tags == {"stage": "one"} and stored.metrics == {"m": 1.0}
+        assert stored.tags == {"stage": "one"}
+        assert stored.metrics == {"m": 1.0}
 
 
 def test_seed_everything(sy_home: Path) -> None:
@@ -225,12 +247,15 @@ def test_autolog_sklearn(sqlite_home: Path) -> None:
     names = [r.name for r in runs]
     assert names == ["LogisticRegression", "outer", "LogisticRegression"]
     first = runs[0]
-    assert first.params["C"] == "0.5" and first.tags["autolog"] == "sklearn"
-    assert first.metrics["training_accuracy"] > 0.9 and first.metrics["fit_time_s"] > 0
+    assert first.params["C"] == "0.5"
+    assert first.tags["autolog"] == "sklearn"
+    assert first.metrics["training_accuracy"] > 0.9
+    assert first.metrics["fit_time_s"] > 0
     assert "model/model.skops" in [a.path for a in sy.client().list_artifacts(first.id)]
     outer_run = runs[1]
     assert outer_run.tags["estimator_class"].endswith("GridSearchCV")  # inner fits not logged
-    assert runs[2].parent_run_id == outer.id and runs[2].params["max_iter"] == "300"
+    assert runs[2].parent_run_id == outer.id
+    assert runs[2].params["max_iter"] == "300"
     # disabled: fitting logs nothing more
     LogisticRegression(max_iter=200).fit(X, y)
     assert len(sy.search_runs("auto")) == 3

@@ -40,7 +40,9 @@ class SqlStore(Store):
         with self.db.write() as conn:
             insert_metrics(self.db, conn, batch.metrics)
             upsert_tags(
-                self.db, conn, [{"run_id": r, "key": k, "value": v} for (r, k), v in tag_rows.items()]
+                self.db,
+                conn,
+                [{"run_id": r, "key": k, "value": v} for (r, k), v in tag_rows.items()],
             )
             touch_heartbeats(conn, batch.heartbeats, now_ms())
             end_runs(conn, batch.ends)

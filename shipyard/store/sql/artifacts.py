@@ -31,7 +31,13 @@ def upsert_artifacts(
             },
         ),
         [
-            {"run_id": run_id, "path": r.path, "digest": r.digest, "size": r.size, "created_ms": r.created_ms}
+            {
+                "run_id": run_id,
+                "path": r.path,
+                "digest": r.digest,
+                "size": r.size,
+                "created_ms": r.created_ms,
+            }
             for r in records
         ],
     )

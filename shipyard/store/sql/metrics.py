@@ -75,5 +75,3 @@ class SqlMetrics(MetricStore):
             return [
                 MetricPoint(key, loaded_value(v), s, t) for v, s, t in conn.execute(query).all()
             ]
-
-

@@ -74,7 +74,9 @@ class SqlTags(TagStore):
     def set(self, run_id: str, tags: Mapping[str, str]) -> None:
         with self.db.write() as conn:
             require_run(conn, run_id)
-            upsert_tags(self.db, conn, [{"run_id": run_id, "key": k, "value": v} for k, v in tags.items()])
+            upsert_tags(
+                self.db, conn, [{"run_id": run_id, "key": k, "value": v} for k, v in tags.items()]
+            )
 
     def delete(self, run_id: str, key: str) -> None:
         with self.db.write() as conn:

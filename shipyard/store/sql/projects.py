@@ -49,12 +49,16 @@ class SqlProjects(ProjectStore):
         with self.db.read() as conn:
             row = conn.execute(sa.select(projects).where(projects.c.name == name)).first()
         if row is None:
-            raise NotFound(f"Project {name!r} does not exist. List projects with: shipyard projects list")
+            raise NotFound(
+                f"Project {name!r} does not exist. List projects with: shipyard projects list"
+            )
         return _project(row)
 
     def list(self) -> list[Project]:
         with self.db.read() as conn:
-            return [_project(r) for r in conn.execute(sa.select(projects).order_by(projects.c.name))]
+            return [
+                _project(r) for r in conn.execute(sa.select(projects).order_by(projects.c.name))
+            ]
 
 
 class SqlExperiments(ExperimentStore):
@@ -87,7 +91,9 @@ class SqlExperiments(ExperimentStore):
 
     def get(self, experiment_id: str) -> Experiment:
         with self.db.read() as conn:
-            row = conn.execute(sa.select(experiments).where(experiments.c.id == experiment_id)).first()
+            row = conn.execute(
+                sa.select(experiments).where(experiments.c.id == experiment_id)
+            ).first()
         if row is None:
             raise NotFound(
                 f"Experiment id {experiment_id!r} does not exist. "
@@ -104,7 +110,8 @@ class SqlExperiments(ExperimentStore):
             ).first()
         if row is None:
             raise NotFound(
-                f"Experiment {name!r} does not exist. List experiments with: shipyard experiments list"
+                f"Experiment {name!r} does not exist. "
+                "List experiments with: shipyard experiments list"
             )
         return _experiment(row)
 

@@ -101,7 +101,9 @@ class SqlRuns(RunStore):
             conn.execute(runs.insert().values(values))
             insert_params(self.db, conn, new.id, new.params)
             upsert_tags(
-                self.db, conn, [{"run_id": new.id, "key": k, "value": v} for k, v in new.tags.items()]
+                self.db,
+                conn,
+                [{"run_id": new.id, "key": k, "value": v} for k, v in new.tags.items()],
             )
             upsert_artifacts(self.db, conn, new.id, new.artifacts)
         return Run(
@@ -135,7 +137,9 @@ class SqlRuns(RunStore):
 
     def get_many(self, run_ids: Sequence[str]) -> list[Run]:
         with self.db.read() as conn:
-            rows = {r.id: r for r in conn.execute(sa.select(runs).where(runs.c.id.in_(list(run_ids))))}
+            rows = {
+                r.id: r for r in conn.execute(sa.select(runs).where(runs.c.id.in_(list(run_ids))))
+            }
             missing = [i for i in run_ids if i not in rows]
             if missing:
                 raise _not_found(missing[0])
@@ -172,7 +176,9 @@ class SqlRuns(RunStore):
             if missing:
                 raise _not_found(missing[0])
             conn.execute(
-                sa.update(runs).where(runs.c.id.in_(list(run_ids))).values(lifecycle=lifecycle.value)
+                sa.update(runs)
+                .where(runs.c.id.in_(list(run_ids)))
+                .values(lifecycle=lifecycle.value)
             )
 
     def running(self) -> list[Run]:

@@ -105,7 +105,9 @@ tags = Table(
 metrics = Table(
     "metrics",
     metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
     Column("run_id", ID, ForeignKey("runs.id"), nullable=False),
     Column("key", KEY, nullable=False),
     Column("value", Float(precision=53), nullable=True),

@@ -73,7 +73,9 @@ def compile_filter(node: Node) -> ColumnElement[bool]:
     )
 
 
-def order_column(order: OrderBy, joins: list[tuple[sa.Table, ColumnElement[bool]]]) -> ColumnElement:
+def order_column(
+    order: OrderBy, joins: list[tuple[sa.Table, ColumnElement[bool]]]
+) -> ColumnElement:
     """The column to sort by; keyed fields add an outer join to ``joins``."""
     field: Field = order.field
     if field.kind == "attributes":

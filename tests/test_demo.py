@@ -1,0 +1,39 @@
+"""The main job, end to end, as `make demo` runs it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from shipyard.config import load_settings
+from shipyard.store.entities import RunStatus
+from shipyard.tracking import TrackingClient
+
+
+def test_demo_runs_the_loop_and_records_it(tmp_path: Path) -> None:
+    home = tmp_path / "demo-home"
+    done = subprocess.run(
+        [sys.executable, "-m", "shipyard", "demo", "--home", str(home), "--folds", "3"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "COLUMNS": "120"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Runs ranked by cross-validated AUC" in done.stdout
+    assert str(home) in done.stdout
+    client = TrackingClient(load_settings(home=home))
+    runs = client.search_runs("demo-breast-cancer", order_by="metrics.cv_auc DESC")
+    parent = [r for r in runs if r.name == "model-selection"]
+    children = [r for r in runs if r.parent_run_id is not None]
+    assert len(parent) == 1
+    assert len(children) == 4
+    assert all(r.status is RunStatus.FINISHED for r in runs)
+    best = children[0]
+    assert parent[0].tags["best_run"] == best.id
+    assert best.metrics["cv_auc"] > 0.95
+    assert len(client.get_metric_history(best.id, "fold_auc")) == 3
+    assert "model/model.skops" in [a.path for a in client.list_artifacts(best.id)]
+    client.close()
