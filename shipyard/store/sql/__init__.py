@@ -39,11 +39,7 @@ class SqlStore(Store):
             tag_rows[(run_id, key)] = value  # the last write of a key wins
         with self.db.write() as conn:
             insert_metrics(self.db, conn, batch.metrics)
-            upsert_tags(
-                self.db,
-                conn,
-                [{"run_id": r, "key": k, "value": v} for (r, k), v in tag_rows.items()],
-            )
+            upsert_tags(self.db, conn, [(r, k, v) for (r, k), v in tag_rows.items()])
             touch_heartbeats(conn, batch.heartbeats, now_ms())
             end_runs(conn, batch.ends)
 

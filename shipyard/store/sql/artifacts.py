@@ -18,29 +18,13 @@ from shipyard.store.sql.schema import run_artifacts
 def upsert_artifacts(
     db: Database, conn: Connection, run_id: str, records: Sequence[ArtifactRecord]
 ) -> None:
-    if not records:
-        return
-    stmt = db.insert(run_artifacts)
-    conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[run_artifacts.c.run_id, run_artifacts.c.path],
-            set_={
-                "digest": stmt.excluded.digest,
-                "size": stmt.excluded.size,
-                "created_ms": stmt.excluded.created_ms,
-            },
-        ),
-        [
-            {
-                "run_id": run_id,
-                "path": r.path,
-                "digest": r.digest,
-                "size": r.size,
-                "created_ms": r.created_ms,
-            }
-            for r in records
-        ],
-    )
+    if records:
+        conn.exec_driver_sql(
+            db.insert_sql(
+                run_artifacts, conflict=("run_id", "path"), update=("digest", "size", "created_ms")
+            ),
+            [(run_id, r.path, r.digest, r.size, r.created_ms) for r in records],
+        )
 
 
 def _escape_like(text: str) -> str:

@@ -35,23 +35,23 @@ def insert_metrics(db: Database, conn: Connection, rows: Sequence[MetricRow]) ->
         if held is None or row[3] > held[3] or (row[3] == held[3] and row[4] >= held[4]):
             latest[(row[0], row[1])] = row
     history = [(r, k, None if v != v else v, s, t) for r, k, v, s, t in rows]
-    conn.exec_driver_sql(db.bulk_insert_sql(metrics), history)
-    stmt = db.insert(latest_metrics)
-    new, old = stmt.excluded, latest_metrics.c
-    conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[old.run_id, old.key],
-            set_={"value": new.value, "step": new.step, "timestamp_ms": new.timestamp_ms},
-            where=sa.or_(
-                new.step > old.step,
-                sa.and_(new.step == old.step, new.timestamp_ms >= old.timestamp_ms),
-            ),
+    conn.exec_driver_sql(db.insert_sql(metrics), history)
+    conn.exec_driver_sql(
+        db.insert_sql(
+            latest_metrics,
+            conflict=("run_id", "key"),
+            update=("value", "step", "timestamp_ms"),
+            where=_NEWER,
         ),
-        [
-            {"run_id": r, "key": k, "value": stored_value(v), "step": s, "timestamp_ms": t}
-            for r, k, v, s, t in latest.values()
-        ],
+        [(r, k, stored_value(v), s, t) for r, k, v, s, t in latest.values()],
     )
+
+
+#: A point replaces the latest one if its step is higher, or equal and it is not older.
+_NEWER = (
+    "excluded.step > latest_metrics.step OR (excluded.step = latest_metrics.step "
+    "AND excluded.timestamp_ms >= latest_metrics.timestamp_ms)"
+)
 
 
 class SqlMetrics(MetricStore):

@@ -18,14 +18,20 @@ def require_run(conn: Connection, run_id: str) -> None:
         raise NotFound(f"Run {run_id!r} does not exist. List runs with: shipyard runs list")
 
 
-def insert_params(db: Database, conn: Connection, run_id: str, values: Mapping[str, str]) -> None:
-    """Insert params; Conflict (and nothing written) if a stored one differs."""
+def insert_params(
+    db: Database, conn: Connection, run_id: str, values: Mapping[str, str], *, fresh: bool = False
+) -> None:
+    """Insert params; Conflict (and nothing written) if a stored one differs.
+
+    ``fresh`` says the run was created in this transaction, so none can exist yet.
+    """
     if not values:
         return
-    conn.execute(
-        db.insert(params).on_conflict_do_nothing(),
-        [{"run_id": run_id, "key": k, "value": v} for k, v in values.items()],
-    )
+    rows = [(run_id, k, v) for k, v in values.items()]
+    if fresh:
+        conn.exec_driver_sql(db.insert_sql(params), rows)
+        return
+    conn.exec_driver_sql(db.insert_sql(params, conflict=("run_id", "key")), rows)
     stored = dict(
         conn.execute(
             sa.select(params.c.key, params.c.value).where(
@@ -45,16 +51,12 @@ def insert_params(db: Database, conn: Connection, run_id: str, values: Mapping[s
         )
 
 
-def upsert_tags(db: Database, conn: Connection, rows: list[dict[str, str]]) -> None:
-    if not rows:
-        return
-    stmt = db.insert(tags)
-    conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[tags.c.run_id, tags.c.key], set_={"value": stmt.excluded.value}
-        ),
-        rows,
-    )
+def upsert_tags(db: Database, conn: Connection, rows: list[tuple[str, str, str]]) -> None:
+    """Set tags from (run_id, key, value) rows; a later value for a key wins."""
+    if rows:
+        conn.exec_driver_sql(
+            db.insert_sql(tags, conflict=("run_id", "key"), update=("value",)), rows
+        )
 
 
 class SqlParams(ParamStore):
@@ -74,9 +76,7 @@ class SqlTags(TagStore):
     def set(self, run_id: str, tags: Mapping[str, str]) -> None:
         with self.db.write() as conn:
             require_run(conn, run_id)
-            upsert_tags(
-                self.db, conn, [{"run_id": run_id, "key": k, "value": v} for k, v in tags.items()]
-            )
+            upsert_tags(self.db, conn, [(run_id, k, v) for k, v in tags.items()])
 
     def delete(self, run_id: str, key: str) -> None:
         with self.db.write() as conn:

@@ -17,7 +17,7 @@ from shipyard.store.sql.database import Database
 from shipyard.store.sql.metrics import loaded_value
 from shipyard.store.sql.params import insert_params, upsert_tags
 from shipyard.store.sql.schema import latest_metrics, params, runs, tags
-from shipyard.store.sql.search import compile_filter, order_column
+from shipyard.store.sql.search import plan_search
 
 _MAX_RESULTS = 50_000
 
@@ -27,47 +27,65 @@ def _not_found(run_id: str) -> NotFound:
 
 
 def _run(row: Row, data: dict[str, dict[str, dict]] | None = None) -> Run:
+    """A Run from a row of ``select(runs)`` (columns in table order) and its loaded data."""
+    (
+        run_id, experiment_id, name, description, status, lifecycle, user, parent_run_id,
+        start_ms, end_ms, heartbeat_ms, pid, hostname, error, git_commit, git_dirty,
+        entry_point, python_version, platform, packages_hash,
+    ) = row  # fmt: skip
     data = data or {}
     return Run(
-        id=row.id,
-        experiment_id=row.experiment_id,
-        name=row.name,
-        status=RunStatus(row.status),
-        start_ms=row.start_ms,
-        end_ms=row.end_ms,
-        user=row.user,
-        parent_run_id=row.parent_run_id,
-        description=row.description,
-        lifecycle=Lifecycle(row.lifecycle),
-        error=row.error,
-        heartbeat_ms=row.heartbeat_ms,
-        pid=row.pid,
-        hostname=row.hostname,
-        git_commit=row.git_commit,
-        git_dirty=row.git_dirty,
-        entry_point=row.entry_point,
-        python_version=row.python_version,
-        platform=row.platform,
-        packages_hash=row.packages_hash,
-        params=data.get("params", {}).get(row.id, {}),
-        metrics=data.get("metrics", {}).get(row.id, {}),
-        tags=data.get("tags", {}).get(row.id, {}),
+        id=run_id,
+        experiment_id=experiment_id,
+        name=name,
+        status=_STATUSES[status],
+        start_ms=start_ms,
+        end_ms=end_ms,
+        user=user,
+        parent_run_id=parent_run_id,
+        description=description,
+        lifecycle=_LIFECYCLES[lifecycle],
+        error=error,
+        heartbeat_ms=heartbeat_ms,
+        pid=pid,
+        hostname=hostname,
+        git_commit=git_commit,
+        git_dirty=git_dirty,
+        entry_point=entry_point,
+        python_version=python_version,
+        platform=platform,
+        packages_hash=packages_hash,
+        params=data.get("params", {}).get(run_id, {}),
+        metrics=data.get("metrics", {}).get(run_id, {}),
+        tags=data.get("tags", {}).get(run_id, {}),
     )
+
+
+_STATUSES = {s.value: s for s in RunStatus}
+_LIFECYCLES = {lc.value: lc for lc in Lifecycle}
+#: key/value rows of the given runs, one prebuilt statement per table
+_DATA_QUERIES = {
+    name: sa.select(table.c.run_id, table.c.key, table.c.value).where(
+        table.c.run_id.in_(sa.bindparam("ids", expanding=True))
+    )
+    for name, table in (("params", params), ("metrics", latest_metrics), ("tags", tags))
+}
 
 
 def _with_data(conn: Connection, rows: Sequence[Row]) -> list[Run]:
     """Runs with their params, latest metrics and tags: three queries, whatever the count."""
-    ids = [r.id for r in rows]
+    ids = [r[0] for r in rows]
     data: dict[str, dict[str, dict]] = {}
-    for name, table in (("params", params), ("metrics", latest_metrics), ("tags", tags)):
+    for name, query in _DATA_QUERIES.items():
         by_run: dict[str, dict] = defaultdict(dict)
         for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            query = sa.select(table.c.run_id, table.c.key, table.c.value).where(
-                table.c.run_id.in_(chunk)
-            )
-            for run_id, key, value in conn.execute(query):
-                by_run[run_id][key] = loaded_value(value) if name == "metrics" else value
+            found = conn.execute(query, {"ids": ids[start : start + 500]}).all()
+            if name == "metrics":
+                for run_id, key, value in found:
+                    by_run[run_id][key] = loaded_value(value)
+            else:
+                for run_id, key, value in found:
+                    by_run[run_id][key] = value
         data[name] = by_run
     return [_run(row, data) for row in rows]
 
@@ -98,13 +116,9 @@ class SqlRuns(RunStore):
             "packages_hash": new.packages_hash,
         }
         with self.db.write() as conn:
-            conn.execute(runs.insert().values(values))
-            insert_params(self.db, conn, new.id, new.params)
-            upsert_tags(
-                self.db,
-                conn,
-                [{"run_id": new.id, "key": k, "value": v} for k, v in new.tags.items()],
-            )
+            conn.execute(runs.insert(), values)
+            insert_params(self.db, conn, new.id, new.params, fresh=True)
+            upsert_tags(self.db, conn, [(new.id, k, v) for k, v in new.tags.items()])
             upsert_artifacts(self.db, conn, new.id, new.artifacts)
         return Run(
             id=new.id,
@@ -198,15 +212,10 @@ class SqlRuns(RunStore):
             where.append(runs.c.experiment_id.in_(list(query.experiment_ids)))
         if query.lifecycle is not None:
             where.append(runs.c.lifecycle == query.lifecycle.value)
-        node = parse_filter(query.filter)
-        if node is not None:
-            where.append(compile_filter(node))
-        joins: list = []
-        order = [order_column(parse_order_by(text), joins) for text in query.order_by]
+        orders = [parse_order_by(text) for text in query.order_by]
+        source, conditions, order = plan_search(parse_filter(query.filter), orders)
+        where += conditions
         order += [runs.c.start_ms.desc(), runs.c.id.desc()]
-        source = runs
-        for alias, on in joins:
-            source = source.outerjoin(alias, on)
         stmt = (
             sa.select(runs)
             .select_from(source)

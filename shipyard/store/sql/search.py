@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
-from shipyard.store.search_syntax import BoolOp, Compare, Field, Node, OrderBy
+from shipyard.store.search_syntax import BoolOp, Compare, Node, OrderBy
 from shipyard.store.sql.schema import latest_metrics, params, runs, tags
 
 _ATTRIBUTE_COLUMNS = {
@@ -73,15 +73,44 @@ def compile_filter(node: Node) -> ColumnElement[bool]:
     )
 
 
-def order_column(
-    order: OrderBy, joins: list[tuple[sa.Table, ColumnElement[bool]]]
-) -> ColumnElement:
-    """The column to sort by; keyed fields add an outer join to ``joins``."""
-    field: Field = order.field
-    if field.kind == "attributes":
-        column = _ATTRIBUTE_COLUMNS[field.key]
-    else:
-        alias = _KEYED_TABLES[field.kind].alias(f"order_{len(joins)}")
-        joins.append((alias, sa.and_(alias.c.run_id == runs.c.id, alias.c.key == field.key)))
-        column = alias.c.value
-    return (column.desc() if order.descending else column.asc()).nulls_last()
+def plan_search(
+    node: Node | None, orders: list[OrderBy]
+) -> tuple[sa.FromClause, list[ColumnElement[bool]], list[ColumnElement]]:
+    """FROM, WHERE and ORDER BY over ``runs`` for a filter and sort keys.
+
+    Each keyed sort field is an outer join. When the first sort key is a metric
+    that the filter requires (an AND-ed comparison on it), the join becomes
+    inner and carries that comparison, so the database can walk the
+    ``(key, value)`` index in sort order and stop at the limit instead of
+    scanning every run.
+    """
+    conjuncts = list(node.items) if isinstance(node, BoolOp) and node.op == "and" else [node]
+    conjuncts = [c for c in conjuncts if c is not None]
+    source: sa.FromClause = runs
+    where: list[ColumnElement[bool]] = []
+    order_by: list[ColumnElement] = []
+    for i, order in enumerate(orders):
+        field = order.field
+        if field.kind == "attributes":
+            column = _ATTRIBUTE_COLUMNS[field.key]
+        else:
+            alias = _KEYED_TABLES[field.kind].alias(f"order_{i}")
+            on = sa.and_(alias.c.run_id == runs.c.id, alias.c.key == field.key)
+            required = [
+                c
+                for c in conjuncts
+                if i == 0
+                and field.kind == "metrics"
+                and isinstance(c, Compare)
+                and c.field == field
+            ]
+            if required:
+                conjuncts = [c for c in conjuncts if c not in required]
+                where.extend(_apply(alias.c.value, c.op, c.value) for c in required)
+                source = source.join(alias, on)
+            else:
+                source = source.outerjoin(alias, on)
+            column = alias.c.value
+        order_by.append((column.desc() if order.descending else column.asc()).nulls_last())
+    where.extend(compile_filter(c) for c in conjuncts)
+    return source, where, order_by
