@@ -41,21 +41,21 @@ def root(
     home: Annotated[
         str | None,
         typer.Option(
-            help="Home folder of the embedded store [env: SHIPYARD_HOME; default ./.shipyard]."
+            help="Home folder of the embedded store (env SHIPYARD_HOME; default ./.shipyard)."
         ),
     ] = None,
     store_uri: Annotated[
         str | None,
         typer.Option(
             help="Metadata store URI: sqlite:///... or postgresql+psycopg://... "
-            "[env: SHIPYARD_STORE_URI]."
+            "(env SHIPYARD_STORE_URI)."
         ),
     ] = None,
     artifact_uri: Annotated[
-        str | None, typer.Option(help="Artifact store folder or URI [env: SHIPYARD_ARTIFACT_URI].")
+        str | None, typer.Option(help="Artifact store folder or URI (env SHIPYARD_ARTIFACT_URI).")
     ] = None,
     project: Annotated[
-        str | None, typer.Option(help="Project name [env: SHIPYARD_PROJECT].")
+        str | None, typer.Option(help="Project name (env SHIPYARD_PROJECT).")
     ] = None,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Show tracebacks of errors.")
