@@ -90,6 +90,8 @@ class ActiveRun:
         self, key: str, value: float, step: int | None = None, *, timestamp_ms: int | None = None
     ) -> None:
         """Log one point. Without ``step``, steps count up per key from 0."""
+        if self._status is not RunStatus.RUNNING:
+            raise self._ended()
         key = check_key(key, "metric key")
         value = check_metric_value(key, value)
         step = self._step(key, step)
@@ -99,6 +101,8 @@ class ActiveRun:
 
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
         """Log several metrics at one step (and one timestamp)."""
+        if self._status is not RunStatus.RUNNING:
+            raise self._ended()
         ts = now_ms()
         run_id = self._record.id
         rows = []
@@ -106,6 +110,12 @@ class ActiveRun:
             key = check_key(key, "metric key")
             rows.append((run_id, key, check_metric_value(key, value), self._step(key, step), ts))
         self._writer.add_metrics(rows)
+
+    def _ended(self) -> InvalidInput:
+        return InvalidInput(
+            f"Run {self.id} has ended ({self._status}); nothing more can be logged to it. "
+            f"Resume it with sy.start_run(run_id={self.id!r})."
+        )
 
     def _step(self, key: str, step: int | None) -> int:
         step = self._steps.get(key, -1) + 1 if step is None else check_step(key, step)
@@ -144,6 +154,8 @@ class ActiveRun:
 
     def set_tags(self, tags: Mapping[str, Any]) -> None:
         """Set tags (buffered; a later value for the same key wins)."""
+        if self._status is not RunStatus.RUNNING:
+            raise self._ended()
         rows = []
         for key, value in tags.items():
             key = check_key(key, "tag key")

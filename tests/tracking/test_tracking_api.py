@@ -146,6 +146,20 @@ def test_bad_input_names_the_value(sy_home: Path) -> None:
         sy.start_run(run_id="ffff")
 
 
+def test_an_ended_run_takes_no_more_logging(sy_home: Path) -> None:
+    with sy.start_run() as run:
+        run.log_metric("m", 1.0)
+    attempts = [
+        lambda: run.log_metric("m", 2.0),
+        lambda: run.log_metrics({"m": 2.0}),
+        lambda: run.set_tag("t", "x"),
+    ]
+    for attempt in attempts:
+        with pytest.raises(InvalidInput, match=r"has ended \(FINISHED\).*sy.start_run\(run_id="):
+            attempt()
+    assert sy.get_run(run.id).metrics == {"m": 1.0}
+
+
 def test_nan_and_infinity_round_trip(sy_home: Path) -> None:
     with sy.start_run() as run:
         run.log_metrics({"n": math.nan, "p": math.inf, "m": -math.inf})

@@ -50,7 +50,8 @@ class SqlProjects(ProjectStore):
             row = conn.execute(sa.select(projects).where(projects.c.name == name)).first()
         if row is None:
             raise NotFound(
-                f"Project {name!r} does not exist. List projects with: shipyard projects list"
+                f"Project {name!r} does not exist. Check the project name (SHIPYARD_PROJECT); "
+                "a project is created when its first run starts."
             )
         return _project(row)
 
