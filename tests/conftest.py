@@ -70,17 +70,22 @@ def client(store_uri: str, tmp_path: Path) -> Iterator[TrackingClient]:
     tracker.close()
 
 
+def _reset_module_api() -> None:
+    """End runs a test left open and drop the default client, so tests do not leak."""
+    for run in reversed(list(fluent._stack)):
+        run.end()
+    if fluent._client is not None:
+        fluent._client.close()
+    fluent._client = None
+
+
 @pytest.fixture
 def sy_home(tmp_path: Path, store_uri: str) -> Iterator[Path]:
     """The module-level API (``sy.start_run`` ...) pointed at a fresh store of each backend."""
     home = tmp_path / "home"
     fluent.configure(home=home, store_uri=store_uri, artifact_uri=str(home / "artifacts"))
     yield home
-    for run in reversed(list(fluent._stack)):
-        run.end()
-    if fluent._client is not None:
-        fluent._client.close()
-    fluent._client = None
+    _reset_module_api()
 
 
 @pytest.fixture
@@ -89,8 +94,4 @@ def sqlite_home(tmp_path: Path) -> Iterator[Path]:
     home = tmp_path / "home"
     fluent.configure(home=home)
     yield home
-    for run in reversed(list(fluent._stack)):
-        run.end()
-    if fluent._client is not None:
-        fluent._client.close()
-    fluent._client = None
+    _reset_module_api()
