@@ -15,19 +15,26 @@ from dataclasses import dataclass, field
 
 from shipyard.store.entities import (
     ArtifactRecord,
+    ColumnType,
+    Dataset,
+    DatasetVersion,
     Experiment,
     Lifecycle,
     MetricPoint,
     Project,
     Run,
     RunStatus,
+    SchemaRecord,
+    ValidationRecord,
 )
 
 __all__ = [
     "ArtifactIndex",
+    "DatasetStore",
     "ExperimentStore",
     "LogBatch",
     "MetricStore",
+    "NewDatasetVersion",
     "NewRun",
     "ParamStore",
     "ProjectStore",
@@ -193,6 +200,88 @@ class ArtifactIndex(ABC):
     def get(self, run_id: str, path: str) -> ArtifactRecord: ...
 
 
+@dataclass
+class NewDatasetVersion:
+    """A version about to be added; the store numbers it."""
+
+    id: str
+    dataset_id: str
+    digest: str
+    blob_digest: str
+    num_rows: int
+    num_columns: int
+    size_bytes: int
+    columns: Sequence[ColumnType]
+    source: str
+    creator: str
+    format_version: int
+    shipyard_version: str
+    created_ms: int
+    run_id: str | None = None
+    recipe: Mapping[str, object] | None = None
+    parents: Sequence[str] = ()
+
+
+class DatasetStore(ABC):
+    """Datasets, their versions, lineage, declared schemas and validation reports."""
+
+    @abstractmethod
+    def get_or_create(self, project_id: str, name: str) -> Dataset: ...
+
+    @abstractmethod
+    def get(self, project_id: str, name: str) -> Dataset:
+        """The dataset called ``name``; NotFound if there is none."""
+
+    @abstractmethod
+    def list(self, project_id: str) -> list[Dataset]: ...
+
+    @abstractmethod
+    def add_version(self, new: NewDatasetVersion) -> tuple[DatasetVersion, bool]:
+        """Number and store a version; if one with the same digest exists, return it.
+
+        The flag says whether a new version was created.
+        """
+
+    @abstractmethod
+    def get_version(self, dataset_id: str, version: int | str) -> DatasetVersion:
+        """A version by number, by "latest", or by (a prefix of at least 8 of) its digest."""
+
+    @abstractmethod
+    def get_version_by_id(self, version_id: str) -> DatasetVersion: ...
+
+    @abstractmethod
+    def list_versions(self, dataset_id: str) -> list[DatasetVersion]:
+        """Every version, oldest first."""
+
+    @abstractmethod
+    def set_profile(self, version_id: str, profile_digest: str) -> None: ...
+
+    @abstractmethod
+    def add_run_input(self, run_id: str, version_id: str) -> None:
+        """Record that a run read a dataset version (lineage)."""
+
+    @abstractmethod
+    def run_inputs(self, run_id: str) -> list[DatasetVersion]: ...
+
+    @abstractmethod
+    def consumers(self, version_id: str) -> list[str]:
+        """Ids of the runs that read a version."""
+
+    @abstractmethod
+    def add_schema(self, dataset_id: str, body: str, digest: str) -> SchemaRecord:
+        """Store a declared schema as the next version (the same text is stored once)."""
+
+    @abstractmethod
+    def get_schema(self, dataset_id: str, version: int | str = "latest") -> SchemaRecord: ...
+
+    @abstractmethod
+    def add_validation(self, record: ValidationRecord) -> None: ...
+
+    @abstractmethod
+    def validations(self, version_id: str) -> list[ValidationRecord]:
+        """Validation reports of a version, newest first."""
+
+
 class Store(ABC):
     """A metadata store: the per-entity stores, and batched writes across them."""
 
@@ -204,6 +293,7 @@ class Store(ABC):
     metrics: MetricStore
     tags: TagStore
     artifacts: ArtifactIndex
+    datasets: DatasetStore
 
     @abstractmethod
     def log_batch(self, batch: LogBatch) -> None:

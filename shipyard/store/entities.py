@@ -10,12 +10,17 @@ from typing import Any
 
 __all__ = [
     "ArtifactRecord",
+    "ColumnType",
+    "Dataset",
+    "DatasetVersion",
     "Experiment",
     "Lifecycle",
     "MetricPoint",
     "Project",
     "Run",
     "RunStatus",
+    "SchemaRecord",
+    "ValidationRecord",
     "ms_to_datetime",
 ]
 
@@ -162,3 +167,76 @@ def format_metric(value: float) -> str:
     if math.isinf(value):
         return "inf" if value > 0 else "-inf"
     return f"{value:.6g}"
+
+
+@dataclass(frozen=True)
+class Dataset:
+    id: str
+    project_id: str
+    name: str
+    description: str
+    created_ms: int
+
+
+@dataclass(frozen=True)
+class ColumnType:
+    name: str
+    type: str  # the Arrow type, as Arrow prints it: int64, double, string, timestamp[us, tz=UTC]
+    nullable: bool = True
+
+
+@dataclass(frozen=True)
+class DatasetVersion:
+    """An immutable version of a dataset, stored as Parquet in the blob store."""
+
+    id: str
+    dataset_id: str
+    dataset_name: str
+    version: int
+    digest: str  # of the canonical content: the same data is one version
+    blob_digest: str  # of the Parquet file in the blob store
+    num_rows: int
+    num_columns: int
+    size_bytes: int
+    columns: tuple[ColumnType, ...]
+    source: str
+    creator: str
+    run_id: str | None
+    recipe: dict[str, Any] | None
+    profile_digest: str | None
+    format_version: int
+    shipyard_version: str
+    created_ms: int
+    parents: tuple[str, ...] = ()  # ids of the versions it was made from
+
+    @property
+    def uri(self) -> str:
+        return f"datasets:/{self.dataset_name}/{self.version}"
+
+    @property
+    def created(self) -> datetime:
+        return ms_to_datetime(self.created_ms)  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class SchemaRecord:
+    """A declared schema (YAML text), versioned per dataset."""
+
+    id: str
+    dataset_id: str
+    version: int
+    digest: str
+    body: str
+    created_ms: int
+
+
+@dataclass(frozen=True)
+class ValidationRecord:
+    id: str
+    version_id: str
+    schema_id: str | None
+    passed: bool
+    errors: int
+    warnings: int
+    body: str  # the report as JSON
+    created_ms: int

@@ -13,6 +13,7 @@ import pytest
 import shipyard as sy
 from shipyard._version import __version__
 from shipyard.cli import main
+from shipyard.store.sql.migrate import HEAD_REVISION
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -143,13 +144,13 @@ def test_mark_dead(runs, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> 
 def test_db_upgrade_and_current(store_uri: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run_cli(capsys, "db", "upgrade", "--store-uri", store_uri)
     assert code == 0
-    assert "from revision (empty) to 0001" in out
+    assert f"from revision (empty) to {HEAD_REVISION}" in out
     code, out, _ = run_cli(capsys, "db", "upgrade", "--store-uri", store_uri)
     assert code == 0
-    assert "already at the current revision 0001" in out
+    assert f"already at the current revision {HEAD_REVISION}" in out
     code, out, _ = run_cli(capsys, "db", "current", "--store-uri", store_uri)
     assert code == 0
-    assert "revision 0001" in out
+    assert f"revision {HEAD_REVISION}" in out
 
 
 def test_bad_settings_are_reported(

@@ -8,7 +8,12 @@ import sqlalchemy as sa
 from shipyard.errors import SchemaVersionError
 from shipyard.store import open_store
 from shipyard.store.sql.database import Database
-from shipyard.store.sql.migrate import HEAD_REVISION, current_revision, known_revisions, upgrade
+from shipyard.store.sql.migrate import (
+    HEAD_REVISION,
+    current_revision,
+    known_revisions,
+    upgrade,
+)
 from shipyard.store.sql.schema import metadata
 
 
@@ -49,17 +54,23 @@ def test_database_from_a_newer_shipyard_is_refused(store_uri: str) -> None:
         upgrade(db)
 
 
-def test_older_database_asks_for_db_upgrade(
-    store_uri: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    open_store(store_uri).close()
-    # this code pretends a newer revision exists: the database is one behind
-    from shipyard.store.sql import migrate
-
-    monkeypatch.setattr(migrate, "HEAD_REVISION", "0002")
-    monkeypatch.setattr(migrate, "known_revisions", lambda: ["0001", "0002"])
+def test_previous_revision_is_refused_then_upgraded_keeping_its_data(store_uri: str) -> None:
+    db = Database(store_uri)
+    previous = known_revisions()[-2]
+    upgrade(db, previous)
+    with db.write() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO projects (id, name, description, created_ms) "
+                "VALUES ('p1', 'kept', '', 1)"
+            )
+        )
     with pytest.raises(SchemaVersionError, match="shipyard db upgrade"):
         open_store(store_uri)
+    assert upgrade(db) == (previous, HEAD_REVISION)
+    store = open_store(store_uri)
+    assert store.projects.get("kept").id == "p1"
+    store.close()
 
 
 def test_upgrade_is_idempotent(store_uri: str) -> None:

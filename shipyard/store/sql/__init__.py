@@ -6,6 +6,7 @@ from shipyard.store.base import LogBatch, Store
 from shipyard.store.ids import now_ms
 from shipyard.store.sql.artifacts import SqlArtifactIndex
 from shipyard.store.sql.database import Database
+from shipyard.store.sql.datasets import SqlDatasets
 from shipyard.store.sql.metrics import SqlMetrics, insert_metrics
 from shipyard.store.sql.migrate import check_schema
 from shipyard.store.sql.params import SqlParams, SqlTags, upsert_tags
@@ -30,6 +31,7 @@ class SqlStore(Store):
         self.metrics = SqlMetrics(self.db)
         self.tags = SqlTags(self.db)
         self.artifacts = SqlArtifactIndex(self.db)
+        self.datasets = SqlDatasets(self.db)
 
     def log_batch(self, batch: LogBatch) -> None:
         if not batch:

@@ -144,3 +144,89 @@ run_artifacts = Table(
     Column("created_ms", BigInteger, nullable=False),
     sqlite_with_rowid=False,
 )
+
+# -- data (revision 0002) -------------------------------------------------------------------
+
+datasets = Table(
+    "datasets",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("project_id", ID, ForeignKey("projects.id"), nullable=False),
+    Column("name", String(250), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("created_ms", BigInteger, nullable=False),
+    UniqueConstraint("project_id", "name"),
+)
+
+#: An immutable version of a dataset: Parquet in the blob store, named by the digest
+#: of its canonical content (the same data logged twice is one version).
+dataset_versions = Table(
+    "dataset_versions",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("dataset_id", ID, ForeignKey("datasets.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("blob_digest", String(64), nullable=False),
+    Column("num_rows", BigInteger, nullable=False),
+    Column("num_columns", Integer, nullable=False),
+    Column("size_bytes", BigInteger, nullable=False),
+    Column("arrow_schema", Text, nullable=False),  # JSON: [{"name", "type", "nullable"}]
+    Column("source", Text, nullable=False, default=""),
+    Column("creator", String(250), nullable=False, default=""),
+    Column("run_id", ID, ForeignKey("runs.id"), nullable=True),
+    Column("recipe", Text, nullable=True),  # JSON of the cleaning recipe that made it
+    Column("profile_digest", String(64), nullable=True),
+    Column("format_version", Integer, nullable=False),
+    Column("shipyard_version", String(32), nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    UniqueConstraint("dataset_id", "version"),
+    UniqueConstraint("dataset_id", "digest"),
+)
+
+dataset_version_parents = Table(
+    "dataset_version_parents",
+    metadata,
+    Column("version_id", ID, ForeignKey("dataset_versions.id"), primary_key=True),
+    Column("parent_id", ID, ForeignKey("dataset_versions.id"), primary_key=True),
+    sqlite_with_rowid=False,
+)
+
+#: Lineage from dataset versions to the runs that read them.
+run_inputs = Table(
+    "run_inputs",
+    metadata,
+    Column("run_id", ID, ForeignKey("runs.id"), primary_key=True),
+    Column("version_id", ID, ForeignKey("dataset_versions.id"), primary_key=True),
+    Column("created_ms", BigInteger, nullable=False),
+    Index(None, "version_id"),
+    sqlite_with_rowid=False,
+)
+
+#: Declared schemas (YAML), versioned per dataset.
+dataset_schemas = Table(
+    "dataset_schemas",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("dataset_id", ID, ForeignKey("datasets.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    UniqueConstraint("dataset_id", "version"),
+    UniqueConstraint("dataset_id", "digest"),
+)
+
+validation_reports = Table(
+    "validation_reports",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("version_id", ID, ForeignKey("dataset_versions.id"), nullable=False),
+    Column("schema_id", ID, ForeignKey("dataset_schemas.id"), nullable=True),
+    Column("passed", Boolean, nullable=False),
+    Column("errors", Integer, nullable=False),
+    Column("warnings", Integer, nullable=False),
+    Column("body", Text, nullable=False),  # JSON of the report
+    Column("created_ms", BigInteger, nullable=False),
+    Index(None, "version_id", "created_ms"),
+)
