@@ -135,6 +135,12 @@ def show(
         for key in sorted(run.metrics):
             table.add_row(key, format_metric(run.metrics[key]))
         console.print(table)
+    inputs = client.run_inputs(run.id)
+    if inputs:
+        table = Table("dataset version", "rows", "digest", title="inputs", title_justify="left")
+        for version in inputs:
+            table.add_row(version.uri, f"{version.num_rows:,}", version.digest[:12])
+        console.print(table)
     if artifacts:
         table = Table("path", "size", "digest", title="artifacts", title_justify="left")
         for record in artifacts:

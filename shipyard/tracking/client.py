@@ -16,6 +16,7 @@ from shipyard.store import Store, open_store
 from shipyard.store.base import NewRun, RunEnd, RunQuery
 from shipyard.store.entities import (
     ArtifactRecord,
+    DatasetVersion,
     Experiment,
     Lifecycle,
     MetricPoint,
@@ -213,6 +214,10 @@ class TrackingClient:
             lifecycle=None if include_deleted else Lifecycle.ACTIVE,
         )
         return RunList(self.store.runs.search(query))
+
+    def run_inputs(self, run_id: str) -> list[DatasetVersion]:
+        """The dataset versions a run used (``run.use_dataset``)."""
+        return self.store.datasets.run_inputs(_run_id(run_id))
 
     def delete_runs(self, run_ids: Sequence[str]) -> None:
         """Soft delete: the runs leave listings and searches until restored."""

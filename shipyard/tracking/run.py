@@ -216,6 +216,18 @@ class ActiveRun:
     def download_artifacts(self, path: str = "", dest: str | os.PathLike[str] = ".") -> Path:
         return self._client.download_artifacts(self.id, path, dest)
 
+    # -- lineage ------------------------------------------------------------------------
+
+    def use_dataset(self, dataset: Any) -> None:
+        """Record a dataset version (a handle from ``sy.data``) as an input of this run."""
+        version_id = getattr(dataset, "id", None)
+        if not isinstance(version_id, str) or not hasattr(dataset, "digest"):
+            raise InvalidInput(
+                f"use_dataset takes a dataset version such as sy.data.get('name'); "
+                f"got {type(dataset).__name__}."
+            )
+        self._client.store.datasets.add_run_input(self.id, version_id)
+
     # -- lifecycle ----------------------------------------------------------------------
 
     def flush(self) -> None:
