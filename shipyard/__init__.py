@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from shipyard._version import __version__
 
 if TYPE_CHECKING:
+    from shipyard import data
     from shipyard.errors import (
         AlreadyExists,
         Conflict,
@@ -42,6 +43,8 @@ if TYPE_CHECKING:
         seed_everything,
         start_run,
     )
+
+_SUBMODULES = {"data"}
 
 _LAZY = {
     # tracking
@@ -71,10 +74,14 @@ _LAZY = {
     "StoreError": "shipyard.errors",
 }
 
-__all__ = ["__version__", *sorted(_LAZY)]
+__all__ = ["__version__", *sorted(_LAZY), *sorted(_SUBMODULES)]
 
 
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        value = importlib.import_module(f"shipyard.{name}")
+        globals()[name] = value
+        return value
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'shipyard' has no attribute {name!r}")
@@ -84,4 +91,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | _SUBMODULES)

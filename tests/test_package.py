@@ -27,6 +27,7 @@ PUBLIC_NAMES = [
     "autolog",
     "client",
     "configure",
+    "data",
     "get_metric_history",
     "get_run",
     "list_experiments",

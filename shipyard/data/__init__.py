@@ -1,4 +1,4 @@
-"""Data management: dataset versions, schemas, validation, profiles, cleaning, lineage.
+"""Data management: dataset versions, schemas, validation, profiles, lineage.
 
 import shipyard as sy
 
@@ -7,15 +7,27 @@ schema = sy.data.infer_schema(handle)               # edit, save as YAML, commit
 report = sy.data.validate(handle, schema)           # vectorised checks, stored with the version
 """
 
+from shipyard.data.infer import infer_schema
 from shipyard.data.profile import ColumnProfile, Profile, profile
+from shipyard.data.schema import Check, ColumnSchema, Schema, load_schema
+from shipyard.data.validation import CheckResult, ValidationReport, register_check, validate
 from shipyard.data.versions import DatasetHandle, get, list_datasets, log_dataset
 
 __all__ = [
+    "Check",
+    "CheckResult",
     "ColumnProfile",
+    "ColumnSchema",
     "DatasetHandle",
     "Profile",
+    "Schema",
+    "ValidationReport",
     "get",
+    "infer_schema",
     "list_datasets",
+    "load_schema",
     "log_dataset",
     "profile",
+    "register_check",
+    "validate",
 ]
