@@ -10,6 +10,7 @@ import typer
 
 from shipyard._version import __version__
 from shipyard.cli import _context
+from shipyard.cli.data import data_app
 from shipyard.cli.db import db_app
 from shipyard.cli.demo import demo
 from shipyard.cli.experiments import experiments_app
@@ -26,6 +27,7 @@ app = typer.Typer(
 )
 app.add_typer(experiments_app, name="experiments")
 app.add_typer(runs_app, name="runs")
+app.add_typer(data_app, name="data")
 app.add_typer(db_app, name="db")
 app.command("demo")(demo)
 
