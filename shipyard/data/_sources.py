@@ -112,18 +112,17 @@ def _pandas_error(df: Any, exc: Exception) -> str:
     for name in df.columns:
         column = df[name]
         if column.dtype == object:
-            kinds = sorted({type(v).__name__ for v in column.dropna().head(100_000)})
+            present = column.dropna()
+            kinds = sorted({type(v).__name__ for v in present.head(100_000)})
             if len(kinds) > 1:
-                first_odd = next(
-                    (
-                        i
-                        for i, v in enumerate(column)
-                        if v is not None and type(v).__name__ != kinds[0]
-                    ),
+                first = type(present.iloc[0])
+                odd = next(
+                    (i for i, v in enumerate(column) if v is not None and type(v) is not first),
                     None,
                 )
                 return (
-                    f"Column {name!r} mixes types ({', '.join(kinds)}), e.g. at row {first_odd}. "
+                    f"Column {name!r} mixes types ({', '.join(kinds)}), e.g. a {first.__name__} at "
+                    f"the start and a {type(column.iloc[odd]).__name__} at row {odd}. "
                     "Convert it to one type first (df[col].astype(str), pd.to_numeric, ...)."
                 )
     return f"Cannot convert the DataFrame to Arrow: {exc}"
@@ -161,6 +160,13 @@ def _csv_batches(
         reader = csv.open_csv(counter, read_options=read, parse_options=parse)
     except pa.ArrowInvalid as exc:
         raise InvalidInput(_csv_message(path, exc, encoding)) from exc
+
+    undecodable = [f.name for f in reader.schema if pa.types.is_binary(f.type)]
+    if undecodable:  # Arrow types text that is not valid in the encoding as binary
+        raise InvalidInput(
+            f"{path} is not valid {encoding} text: column(s) {undecodable} hold bytes that are "
+            "not characters in that encoding. Pass the file's encoding, e.g. encoding='latin-1'."
+        )
 
     def batches() -> Iterator[pa.RecordBatch]:
         while True:

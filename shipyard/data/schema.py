@@ -200,7 +200,13 @@ class Schema:
             "# Shipyard dataset schema. Edit it, commit it beside your code, and validate with\n"
             "#   shipyard data validate <dataset> --schema <this file>\n"
         )
-        return header + yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
+        data = self.to_dict()
+        text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+        if yaml.safe_load(text) != data:
+            # PyYAML writes some characters (such as U+0085) raw that it then reads as line
+            # breaks: escape everything that is not ASCII instead
+            text = yaml.safe_dump(data, sort_keys=False, allow_unicode=False)
+        return header + text
 
     def save(self, path: str | Path) -> Path:
         path = Path(path)
