@@ -61,3 +61,18 @@ def test_profile_serialises_with_its_format_version() -> None:
 def test_empty_table_cannot_be_profiled() -> None:
     with pytest.raises(InvalidInput, match="empty table"):
         sy.data.profile(pd.DataFrame({"a": pd.Series([], dtype=float)}))
+
+
+def test_distinct_counts_are_exact_when_few_and_close_when_many() -> None:
+    import pyarrow as pa
+
+    from shipyard.data.profile import distinct_count
+
+    rng = np.random.default_rng(3)
+    few = rng.integers(0, 50, 200_000).astype(float)
+    assert distinct_count(few, pa.chunked_array([few])) == 50
+    many = rng.random(300_000)
+    estimate = distinct_count(many, pa.chunked_array([many]))
+    assert abs(estimate - 300_000) / 300_000 < 0.06  # k = 4096: about 1.6 % standard error
+    moderate = rng.integers(0, 20_000, 300_000).astype(float)  # under the sketch's reach: exact
+    assert distinct_count(moderate, pa.chunked_array([moderate])) == len(np.unique(moderate))
