@@ -349,3 +349,64 @@ def export(
     typer.echo(
         f"Wrote {handle.uri} to {output}: {table.num_rows:,} rows x {table.num_columns} columns."
     )
+
+
+@data_app.command("clean")
+def clean(
+    name: Name,
+    recipe: Annotated[Path, typer.Option("--recipe", "-r", help="Cleaning recipe (YAML).")],
+    version: Version = None,
+    output_name: Annotated[
+        str | None,
+        typer.Option("--to", help="Log the result as this dataset (default: the same one)."),
+    ] = None,
+) -> None:
+    """Apply a cleaning recipe: a new version with lineage, and quarantined rows kept apart."""
+    from shipyard import data
+
+    handle = _handle(name, version)
+    result = data.clean(handle, recipe, name=output_name)
+    typer.echo(f"{handle.uri} -> {result.version.uri}: {result.summary()}")
+    if result.quarantine_version is not None:
+        typer.echo(f"Quarantined rows: {result.quarantine_version.uri}")
+
+
+@data_app.command("diff")
+def diff(
+    old: Annotated[str, typer.Argument(help="Older version, e.g. churn@1.", show_default=False)],
+    new: Annotated[
+        str, typer.Argument(help="Newer version, e.g. churn@2 or churn.", show_default=False)
+    ],
+) -> None:
+    """Compare two versions: columns added, removed or retyped; rows; per-column statistics."""
+    from rich.table import Table
+
+    from shipyard import data
+    from shipyard.cli._format import format_metric
+
+    result = data.diff(_handle(old, None), _handle(new, None))
+    console = _context.console()
+    console.print(result.summary().splitlines()[0])
+    for line in result.summary().splitlines()[1:]:
+        console.print(f"[yellow]{line.strip()}[/]")
+    table = Table("column", "nulls", "distinct", "mean", "min", "max")
+
+    def pair(a: Any, b: Any, fmt: Any = str) -> str:
+        left, right = ("-" if a is None else fmt(a)), ("-" if b is None else fmt(b))
+        return left if left == right else f"{left} -> [bold]{right}[/]"
+
+    def num(v: Any) -> str:
+        return format_metric(v) if isinstance(v, float) else str(v)
+
+    for change in result.columns:
+        o, n = change.old, change.new
+        table.add_row(
+            change.column,
+            pair(o["null_share"], n["null_share"], lambda v: f"{v:.1%}"),
+            pair(o["distinct"], n["distinct"], lambda v: f"{v:,}"),
+            pair(o["mean"], n["mean"], num),
+            pair(o["min"], n["min"], num),
+            pair(o["max"], n["max"], num),
+            style="yellow" if change.flags else "",
+        )
+    console.print(table)

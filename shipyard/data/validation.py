@@ -403,6 +403,37 @@ def _run_checks(table: pa.Table, schema: Schema, sample_size: int) -> list[Check
     return results
 
 
+#: checks that judge single rows (the others judge a whole column or table)
+_ROW_KINDS = {"not_null", "min", "max", "allowed", "regex", "unique", "expression", "custom"}
+
+
+def row_failures(table: pa.Table, schema: Schema, severity: str = "error") -> dict[int, list[str]]:
+    """Rows that fail row-level checks of ``severity``, each with the names of its failed checks.
+
+    Column and table verdicts (a type, a row count, freshness) are not about
+    single rows and are left out: no row can be blamed for them.
+    """
+    failures: dict[int, list[str]] = {}
+
+    def blame(check: Check, mask: Any) -> None:
+        failing = _failing(mask)
+        if isinstance(failing, np.ndarray):
+            for row in np.flatnonzero(failing).tolist():
+                failures.setdefault(row, []).append(check.name)
+
+    for check in schema.checks():
+        if check.kind not in _ROW_KINDS or check.severity != severity:
+            continue
+        if check.column is not None:
+            if check.column in table.column_names:
+                blame(check, _column_mask(check, table.column(check.column)))
+        else:
+            mask, _, _ = _table_result(check, table)
+            if not isinstance(mask, bool | np.bool_):
+                blame(check, mask)
+    return failures
+
+
 def validate(
     data: Any,
     schema: Any,
