@@ -96,3 +96,20 @@ def test_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     code, _, err = run_cli(capsys, "--home", home, "data", "validate", "x")
     assert code == 3
     assert "No schema version" in err
+
+
+def test_clean_and_diff(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    home = str(tmp_path / "home")
+    csv = tmp_path / "x.csv"
+    pd.DataFrame({"id": [1, 1, 2], "v": [1.0, 1.0, None]}).to_csv(csv, index=False)
+    run_cli(capsys, "--home", home, "data", "log", "x", str(csv))
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("steps:\n  - drop_duplicates: {}\n  - fill_nulls: {v: 0}\n")
+    code, out, _ = run_cli(capsys, "--home", home, "data", "clean", "x", "-r", str(recipe))
+    assert code == 0
+    assert "datasets:/x/1 -> datasets:/x/2: 3 rows in, 2 rows out" in out
+    assert "drop_duplicates: 1 dropped" in out
+    code, out, _ = run_cli(capsys, "--home", home, "data", "diff", "x@1", "x@2")
+    assert code == 0
+    assert "rows 3 -> 2" in out
+    assert "null share 33.3% -> 0.0%" in out
