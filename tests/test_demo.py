@@ -36,4 +36,16 @@ def test_demo_runs_the_loop_and_records_it(tmp_path: Path) -> None:
     assert best.metrics["cv_auc"] > 0.95
     assert len(client.get_metric_history(best.id, "fold_auc")) == 3
     assert "model/model.skops" in [a.path for a in client.list_artifacts(best.id)]
+    # the data stage: reference, incoming (fails its schema), cleaned (trained on), quarantine
+    from shipyard import data
+
+    cleaned = data.get("breast-cancer", client=client)
+    incoming = data.get("breast-cancer", 2, client=client)
+    assert cleaned.version == 3
+    assert cleaned.info.parents == (incoming.id,)
+    assert not incoming.validations()[0].passed
+    assert cleaned.validations()[0].passed
+    assert data.get("breast-cancer-quarantine", client=client).num_rows == 10
+    assert [v.id for v in client.run_inputs(best.id)] == [cleaned.id]
+    assert "Lineage: datasets:/breast-cancer/3" in done.stdout
     client.close()

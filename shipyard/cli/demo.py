@@ -1,9 +1,12 @@
 """``shipyard demo``: the whole loop on data that ships with scikit-learn.
 
-This stage of the product narrates experiment tracking: several models are
-cross-validated on the breast-cancer dataset, each as a child run of one demo
-run, with per-fold metrics, params, the fitted model and its environment
-recorded; the runs are then ranked by score.
+So far it narrates two stages. Data: the breast-cancer table is logged as a
+dataset version, a schema is inferred and checked, a deliberately corrupted
+"incoming" batch fails validation, and a cleaning recipe turns it into a clean
+version (bad rows quarantined, lineage recorded). Tracking: several models are
+cross-validated on the cleaned version, each as a child run of one demo run,
+with per-fold metrics, params, the fitted model, the dataset they read and
+their environment recorded; the runs are then ranked by score.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import typer
 from shipyard.cli import _context
 
 EXPERIMENT = "demo-breast-cancer"
+DATASET = "breast-cancer"
 
 
 def _candidates() -> dict[str, tuple[Any, dict[str, Any]]]:
@@ -70,11 +74,14 @@ def demo(
     )
     started = time.perf_counter()
 
-    console.rule("[bold]Shipyard demo[/]: experiment tracking")
-    data = load_breast_cancer(as_frame=True)
-    X, y = data.data, data.target
+    frame = load_breast_cancer(as_frame=True).frame
+    cleaned = _data_stage(console, frame, settings.home, seed)
+    training = cleaned.to_pandas()
+    X, y = training.drop(columns=["target"]), training["target"]
+
+    console.rule("[bold]2. Experiment tracking[/]")
     console.print(
-        f"Data: scikit-learn's breast-cancer set, {X.shape[0]} rows x {X.shape[1]} features, "
+        f"Training on {cleaned.uri}: {X.shape[0]} rows x {X.shape[1]} features, "
         f"{int(y.sum())} benign / {int((1 - y).sum())} malignant."
     )
     candidates = _candidates()
@@ -85,9 +92,10 @@ def demo(
     with sy.start_run(
         EXPERIMENT,
         name="model-selection",
-        params={"dataset": "sklearn.datasets.load_breast_cancer", "folds": folds, "seed": seed},
+        params={"dataset": cleaned.uri, "folds": folds, "seed": seed},
         tags={"demo": "true"},
     ) as parent:
+        parent.use_dataset(cleaned)
         progress = Progress(
             TextColumn("{task.description:<24}"),
             BarColumn(),
@@ -99,6 +107,7 @@ def demo(
             for label, (estimator, params) in candidates.items():
                 task = progress.add_task(label, total=folds + 1)
                 with sy.start_run(EXPERIMENT, name=label, params=params, nested=True) as run:
+                    run.use_dataset(cleaned)
                     sy.seed_everything(seed)
                     fold_auc = []
                     for fold, (train, test) in enumerate(splits):
@@ -146,11 +155,13 @@ def demo(
         )
     console.print(table)
     console.print(
+        f"Lineage: {cleaned.uri} (cleaned from {cleaned.parents()[0].uri}) was read by "
+        f"{len(cleaned.consumers())} runs.\n"
         f"Tracked {len(ranked)} runs under parent run {parent.id} in "
         f"{time.perf_counter() - started:.1f} s.\n"
         f"  metadata:  {client.settings.store_uri}\n"
         f"  artifacts: {client.settings.artifact_uri}\n"
-        f"Look around: shipyard runs list -e {EXPERIMENT}   |   "
+        f"Look around: shipyard runs list -e {EXPERIMENT}   |   shipyard data versions {DATASET}   |   "
         f"shipyard runs compare {' '.join(r.id for r in ranked[:2])}"
     )
 
@@ -165,3 +176,72 @@ def _log_model(run: Any, model: Any) -> None:
         path = Path(tmp) / "model.skops"
         skops.io.dump(model, path)
         run.log_artifact(path, "model")
+
+
+def _corrupt(frame: Any, seed: int) -> Any:
+    """An "incoming" batch: the rows reshuffled, some repeated, and a few broken on purpose."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    batch = frame.sample(frac=1.0, random_state=seed).reset_index(drop=True)
+    batch = batch.astype({"target": "int64"})
+    rows = rng.choice(len(batch), size=10, replace=False)
+    batch.loc[rows[:4], "mean radius"] = float("nan")  # missing measurements
+    batch.loc[rows[4:7], "mean area"] = -batch.loc[rows[4:7], "mean area"]  # sign flipped upstream
+    batch.loc[rows[7:], "target"] = 7  # a label that does not exist
+    duplicates = batch.iloc[rng.choice(len(batch), size=8, replace=False)]
+    import pandas as pd
+
+    return pd.concat([batch, duplicates], ignore_index=True)
+
+
+def _data_stage(console: Any, frame: Any, home: Any, seed: int) -> Any:
+    """Log, check and clean the data; returns the cleaned version's handle."""
+    from pathlib import Path
+
+    from rich.table import Table
+
+    from shipyard import data
+
+    console.rule("[bold]1. Data[/]: versions, validation, cleaning")
+    reference = data.log_dataset(DATASET, frame.astype({"target": "int64"}))
+    console.print(
+        f"Logged scikit-learn's breast-cancer table as {reference.uri}: "
+        f"{reference.num_rows} rows x {len(reference.columns)} columns, digest {reference.digest[:12]}."
+    )
+    schema = data.infer_schema(reference)
+    schema_path = Path(home) / "schemas" / f"{DATASET}.yaml"
+    schema_path.parent.mkdir(parents=True, exist_ok=True)
+    schema.save(schema_path)
+    report = data.validate(reference, schema)
+    console.print(
+        f"Inferred a schema ({len(schema.checks())} checks) into {schema_path}; "
+        f"the reference {'passes' if report.passed else 'fails'} it in {report.seconds * 1000:.0f} ms."
+    )
+    incoming = data.log_dataset(DATASET, _corrupt(frame, seed))
+    report = data.validate(incoming, schema)
+    table = Table(
+        "check",
+        "failing rows",
+        "examples (row: value)",
+        title=f"{incoming.uri}, an incoming batch broken on purpose: {report.summary().splitlines()[0]}",
+    )
+    for r in report.failed:
+        table.add_row(
+            r.check,
+            str(r.failed_count),
+            "; ".join(f"{s['row']}: {s['value']!r}" for s in r.samples[:3]),
+        )
+    console.print(table)
+    recipe = data.Recipe.from_dict(
+        {"steps": [{"drop_duplicates": {}}, {"quarantine": {"schema": str(schema_path)}}]}
+    )
+    result = data.clean(incoming, recipe)
+    cleaned = result.version
+    data.validate(cleaned, schema, raise_on_error=True)
+    console.print(
+        f"Cleaned it into {cleaned.uri} (parent {incoming.uri}): {result.summary().replace(chr(10), ';')}. "
+        f"The {result.quarantine_version.num_rows} bad rows are kept in {result.quarantine_version.uri} "
+        "with the reasons; the clean version passes the schema."
+    )
+    return cleaned
