@@ -49,7 +49,9 @@ def test_documented_commands_exist() -> None:
     root = get_command(app)
     named = set()
     for doc in DOCS:
-        named |= set(re.findall(r"shipyard ((?:runs|experiments|db) [a-z-]+)", doc.read_text()))
+        named |= set(
+            re.findall(r"shipyard ((?:runs|experiments|db|data) [a-z-]+)", doc.read_text())
+        )
     assert named, "the docs name no commands"
     for phrase in sorted(named):
         group, command = phrase.split()
