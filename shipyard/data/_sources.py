@@ -154,12 +154,20 @@ def _csv_batches(
 ) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
     from pyarrow import csv
 
+    bad_rows: list[str] = []
+
+    def on_invalid_row(row: Any) -> str:
+        bad_rows.append(row.text)
+        return "error"
+
     read = csv.ReadOptions(block_size=16 << 20, encoding=encoding)
-    parse = csv.ParseOptions(delimiter="\t" if path.suffix == ".tsv" else ",")
+    parse = csv.ParseOptions(
+        delimiter="\t" if path.suffix == ".tsv" else ",", invalid_row_handler=on_invalid_row
+    )
     try:
         reader = csv.open_csv(counter, read_options=read, parse_options=parse)
     except pa.ArrowInvalid as exc:
-        raise InvalidInput(_csv_message(path, exc, encoding)) from exc
+        raise InvalidInput(_csv_message(path, exc, encoding, bad_rows)) from exc
 
     undecodable = [f.name for f in reader.schema if pa.types.is_binary(f.type)]
     if undecodable:  # Arrow types text that is not valid in the encoding as binary
@@ -175,13 +183,25 @@ def _csv_batches(
             except StopIteration:
                 return
             except pa.ArrowInvalid as exc:
-                raise InvalidInput(_csv_message(path, exc, encoding)) from exc
+                raise InvalidInput(_csv_message(path, exc, encoding, bad_rows)) from exc
             yield batch
 
     return reader.schema, batches()
 
 
-def _csv_message(path: Path, exc: Exception, encoding: str) -> str:
+def _line_of(path: Path, text: str) -> int | None:
+    """The 1-based line number where ``text`` stands alone in the file (only read on errors)."""
+    target = text.rstrip("\r\n")
+    with open(path, encoding="utf-8", errors="replace", newline="") as fh:
+        for number, line in enumerate(fh, 1):
+            if line.rstrip("\r\n") == target:
+                return number
+    return None
+
+
+def _csv_message(
+    path: Path, exc: Exception, encoding: str, bad_rows: list[str] | None = None
+) -> str:
     text = str(exc)
     if "UTF8" in text or "UTF-8" in text or "decode" in text.lower():
         return (
@@ -189,7 +209,11 @@ def _csv_message(path: Path, exc: Exception, encoding: str) -> str:
             "Pass the file's encoding, e.g. encoding='latin-1'."
         )
     if "columns" in text and "Expected" in text:
-        return f"{path} has a broken line: {text.splitlines()[0]}. Fix the line or remove it."
+        line = _line_of(path, bad_rows[0]) if bad_rows else None
+        where = f" at line {line}" if line else ""
+        return (
+            f"{path} has a broken line{where}: {text.splitlines()[0]}. Fix the line or remove it."
+        )
     return f"Cannot read {path} as CSV: {text.splitlines()[0]}"
 
 

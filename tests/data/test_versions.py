@@ -114,7 +114,8 @@ def test_bad_input_is_refused_and_nothing_is_stored(sy_home: Path, tmp_path: Pat
     broken = tmp_path / "broken.csv"
     broken.write_text("a,b\n1,2\n3,4,5\n6,7\n")
     with pytest.raises(
-        InvalidInput, match=r"broken\.csv has a broken line: .*Expected 2 columns, got 3"
+        InvalidInput,
+        match=r"broken\.csv has a broken line at line 3: .*Expected 2 columns, got 3: 3,4,5",
     ):
         sy.data.log_dataset("bad", broken)
     latin = tmp_path / "latin.csv"
