@@ -8,7 +8,7 @@
       - drop_outliers: {columns: [income], method: iqr, factor: 3}
       - cast: {age: int64}
       - drop_nulls: {columns: [customer_id]}
-      - quarantine: {schema: schema.yaml}
+      - quarantine: {schema: schema.yaml}          # or action: drop
 
 A recipe is YAML, or the same structure as Python dicts. Applying it to a
 version logs a new version whose parent is the source and whose record holds
@@ -360,7 +360,14 @@ def _quarantine(
     from shipyard.data.validation import row_failures
 
     if not isinstance(options, Mapping) or "schema" not in options:
-        raise InvalidInput("Step quarantine takes {schema: <YAML path or mapping>}.")
+        raise InvalidInput(
+            "Step quarantine takes {schema: <YAML path or mapping>, action: quarantine | drop}."
+        )
+    action = options.get("action", "quarantine")
+    if action not in ("quarantine", "drop"):
+        raise InvalidInput(
+            f"Step quarantine: action must be 'quarantine' or 'drop'; got {action!r}."
+        )
     schema = load_schema(options["schema"])
     failures = row_failures(table, schema)
     if not failures:
@@ -369,9 +376,13 @@ def _quarantine(
     bad = np.zeros(table.num_rows, dtype=bool)
     bad[rows] = True
     reasons = pa.array(["; ".join(failures[r]) for r in rows.tolist()], pa.string())
+    kept = table.filter(pa.array(~bad))
+    if action == "drop":
+        outcome.rows_dropped = len(rows)
+        return kept, None
     quarantined = table.take(pa.array(rows)).append_column("_quarantine_reason", reasons)
     outcome.rows_quarantined = len(rows)
-    return table.filter(pa.array(~bad)), quarantined
+    return kept, quarantined
 
 
 _APPLY = {

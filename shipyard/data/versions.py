@@ -40,6 +40,12 @@ class DatasetHandle:
     only the columns you name."""
 
     def __init__(self, client: TrackingClient, info: DatasetVersion) -> None:
+        if info.format_version != DATA_FORMAT_VERSION:
+            raise InvalidInput(
+                f"{info.uri} was stored in data format {info.format_version} by Shipyard "
+                f"{info.shipyard_version}; this Shipyard reads format {DATA_FORMAT_VERSION}. "
+                "Upgrade Shipyard to read it."
+            )
         self._client = client
         self.info = info
 

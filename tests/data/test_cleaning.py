@@ -68,6 +68,14 @@ def test_a_recipe_makes_a_new_version_and_quarantines_what_fails(
     assert result.rows_in - counts["drop_duplicates"]["rows_dropped"] == len(cleaned) + len(bad)
 
 
+def test_rows_failing_checks_can_be_dropped_instead(people: pd.DataFrame) -> None:
+    schema = {"columns": {"age": {"max": 120}}}
+    result = sy.data.clean(people, [{"quarantine": {"schema": schema, "action": "drop"}}])
+    assert result.outcomes[0].rows_dropped == 1
+    assert result.quarantined is None
+    assert 200.0 not in result.table["age"].to_pylist()
+
+
 def test_outliers_casts_and_drop_nulls_on_in_memory_data() -> None:
     rng = np.random.default_rng(0)
     frame = pd.DataFrame(

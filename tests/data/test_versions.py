@@ -145,6 +145,17 @@ def test_bad_input_is_refused_and_nothing_is_stored(sy_home: Path, tmp_path: Pat
     assert [d.name for d, _ in sy.data.list_datasets()] == ["latin"]
 
 
+def test_a_version_in_an_unknown_format_is_refused(sqlite_home: Path, frame) -> None:  # type: ignore[no-untyped-def]
+    import dataclasses
+
+    from shipyard.data.versions import DatasetHandle
+
+    handle = sy.data.log_dataset("c", frame)
+    future = dataclasses.replace(handle.info, format_version=99)
+    with pytest.raises(InvalidInput, match=r"stored in data format 99 .* Upgrade Shipyard"):
+        DatasetHandle(sy.client(), future)
+
+
 def test_a_folder_of_files_is_one_version(sy_home: Path, tmp_path: Path, frame) -> None:  # type: ignore[no-untyped-def]
     folder = tmp_path / "parts"
     folder.mkdir()
