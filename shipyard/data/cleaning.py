@@ -82,15 +82,9 @@ class Recipe:
 
     @classmethod
     def from_yaml(cls, text: str, where: str = "the recipe") -> Recipe:
-        import yaml
+        from shipyard.data._yaml import parse_yaml
 
-        try:
-            raw = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            place = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            raise InvalidInput(f"{where} is not valid YAML{place}. Fix the file.") from exc
-        return cls.from_dict(raw, where)
+        return cls.from_dict(parse_yaml(text, where), where)
 
     def to_dict(self) -> dict[str, Any]:
         return {"steps": [{name: _plain(options)} for name, options in self.steps]}
@@ -108,22 +102,12 @@ def _plain(value: Any) -> Any:
 
 def load_recipe(source: Any) -> Recipe:
     """A recipe from a YAML file path, YAML text, a dict or list of steps, or a Recipe."""
+    from shipyard.data._yaml import read_document
+
     if isinstance(source, Recipe):
         return source
-    if isinstance(source, Mapping | list):
-        return Recipe.from_dict(source)
-    if isinstance(source, Path) or (
-        isinstance(source, str) and "\n" not in source and source.endswith((".yaml", ".yml"))
-    ):
-        path = Path(source)
-        if not path.is_file():
-            raise InvalidInput(f"Recipe file {str(path)!r} does not exist.")
-        return Recipe.from_yaml(path.read_text(), f"Recipe file {str(path)!r}")
-    if isinstance(source, str):
-        return Recipe.from_yaml(source)
-    raise InvalidInput(
-        f"A recipe is a YAML path or text, a dict, or a Recipe; got {type(source).__name__}."
-    )
+    raw, where = read_document(source, "recipe")
+    return Recipe.from_dict(raw, where)
 
 
 @dataclass

@@ -223,17 +223,9 @@ class Schema:
 
     @classmethod
     def from_yaml(cls, text: str, where: str = "the schema") -> Schema:
-        import yaml
+        from shipyard.data._yaml import parse_yaml
 
-        try:
-            raw = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            place = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            problem = getattr(exc, "problem", None) or str(exc)
-            raise InvalidInput(
-                f"{where} is not valid YAML{place}: {problem}. Fix the file."
-            ) from exc
+        raw = parse_yaml(text, where)
         return cls.from_dict(raw, where)
 
     @classmethod
@@ -371,19 +363,9 @@ def _table_check(item: Any, index: int, where: str) -> Check:
 
 def load_schema(source: str | Path | Mapping[str, Any] | Schema) -> Schema:
     """A schema from a YAML file path, YAML text, a mapping, or a Schema."""
+    from shipyard.data._yaml import read_document
+
     if isinstance(source, Schema):
         return source
-    if isinstance(source, Mapping):
-        return Schema.from_dict(source)
-    if isinstance(source, Path) or (
-        isinstance(source, str) and "\n" not in source and source.endswith((".yaml", ".yml"))
-    ):
-        path = Path(source)
-        if not path.is_file():
-            raise InvalidInput(f"Schema file {str(path)!r} does not exist.")
-        return Schema.from_yaml(path.read_text(), f"Schema file {str(path)!r}")
-    if isinstance(source, str):
-        return Schema.from_yaml(source)
-    raise InvalidInput(
-        f"A schema is a YAML file path, YAML text, a mapping or a Schema; got {type(source).__name__}."
-    )
+    raw, where = read_document(source, "schema")
+    return Schema.from_dict(raw, where)
