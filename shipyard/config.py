@@ -53,7 +53,7 @@ class Settings:
     capture_environment: bool = True
 
     def __post_init__(self) -> None:
-        home = Path(self.home).expanduser()
+        home = Path(self.home).expanduser().absolute()
         object.__setattr__(self, "home", home)
         if not self.store_uri:
             object.__setattr__(self, "store_uri", f"sqlite:///{home / 'shipyard.db'}")
