@@ -14,14 +14,19 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from shipyard.store.entities import (
+    AliasEvent,
     ArtifactRecord,
     ColumnType,
     Dataset,
     DatasetVersion,
+    EvaluationRecord,
     Experiment,
+    GateResultRecord,
     Lifecycle,
     MetricPoint,
+    ModelVersion,
     Project,
+    RegisteredModel,
     Run,
     RunStatus,
     SchemaRecord,
@@ -35,9 +40,11 @@ __all__ = [
     "LogBatch",
     "MetricStore",
     "NewDatasetVersion",
+    "NewModelVersion",
     "NewRun",
     "ParamStore",
     "ProjectStore",
+    "RegistryStore",
     "RunEnd",
     "RunQuery",
     "RunStore",
@@ -282,6 +289,82 @@ class DatasetStore(ABC):
         """Validation reports of a version, newest first."""
 
 
+@dataclass
+class NewModelVersion:
+    source: str
+    manifest_digest: str
+    flavor: str
+    run_id: str | None = None
+    description: str = ""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    creator: str = ""
+
+
+#: ``move_alias(expected=ANY_HOLDER)`` moves the alias whoever holds it now
+ANY_HOLDER = object()
+
+
+class RegistryStore(ABC):
+    """Registered models, immutable versions, aliases with their history, gates, evaluations."""
+
+    @abstractmethod
+    def get_or_create_model(self, project_id: str, name: str) -> RegisteredModel: ...
+
+    @abstractmethod
+    def get_model(self, project_id: str, name: str) -> RegisteredModel:
+        """The model called ``name`` with its aliases; NotFound if there is none."""
+
+    @abstractmethod
+    def list_models(
+        self, project_id: str, name_like: str | None = None
+    ) -> list[RegisteredModel]: ...
+
+    @abstractmethod
+    def add_version(self, model_id: str, new: NewModelVersion) -> ModelVersion:
+        """Store the next version number of a model."""
+
+    @abstractmethod
+    def get_version(self, model_id: str, version: int) -> ModelVersion: ...
+
+    @abstractmethod
+    def list_versions(self, model_id: str) -> list[ModelVersion]: ...
+
+    @abstractmethod
+    def move_alias(
+        self,
+        model_id: str,
+        alias: str,
+        to_version: int | None,
+        *,
+        expected: object = ANY_HOLDER,
+        user: str = "",
+        reason: str = "",
+        forced: bool = False,
+    ) -> AliasEvent:
+        """Point ``alias`` at ``to_version`` (None deletes it) and record the move, atomically.
+
+        With ``expected`` (a version number, or None for "no holder"), the move
+        happens only if the alias is held as expected; otherwise Conflict.
+        """
+
+    @abstractmethod
+    def alias_history(self, model_id: str, alias: str | None = None) -> list[AliasEvent]:
+        """Moves of the model's aliases (or of one alias), oldest first."""
+
+    @abstractmethod
+    def add_gate_results(self, records: Sequence[GateResultRecord]) -> None: ...
+
+    @abstractmethod
+    def gate_results(self, version_id: str) -> list[GateResultRecord]: ...
+
+    @abstractmethod
+    def add_evaluation(self, record: EvaluationRecord) -> None: ...
+
+    @abstractmethod
+    def evaluations(self, version_id: str) -> list[EvaluationRecord]:
+        """Evaluations of a version, newest first."""
+
+
 class Store(ABC):
     """A metadata store: the per-entity stores, and batched writes across them."""
 
@@ -294,6 +377,7 @@ class Store(ABC):
     tags: TagStore
     artifacts: ArtifactIndex
     datasets: DatasetStore
+    registry: RegistryStore
 
     @abstractmethod
     def log_batch(self, batch: LogBatch) -> None:

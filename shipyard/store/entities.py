@@ -9,14 +9,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 __all__ = [
+    "AliasEvent",
     "ArtifactRecord",
     "ColumnType",
     "Dataset",
     "DatasetVersion",
+    "EvaluationRecord",
     "Experiment",
+    "GateResultRecord",
     "Lifecycle",
     "MetricPoint",
+    "ModelVersion",
     "Project",
+    "RegisteredModel",
     "Run",
     "RunStatus",
     "SchemaRecord",
@@ -239,4 +244,78 @@ class ValidationRecord:
     errors: int
     warnings: int
     body: str  # the report as JSON
+    created_ms: int
+
+
+@dataclass(frozen=True)
+class RegisteredModel:
+    id: str
+    project_id: str
+    name: str
+    description: str
+    created_ms: int
+    updated_ms: int
+    aliases: dict[str, int] = field(default_factory=dict)  # alias -> version number
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """An immutable registered version of a model."""
+
+    id: str
+    model_id: str
+    model_name: str
+    version: int
+    source: str  # runs:/<run>/<path>
+    run_id: str | None
+    manifest_digest: str
+    flavor: str
+    description: str
+    tags: dict[str, str]
+    status: str
+    creator: str
+    created_ms: int
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def uri(self) -> str:
+        return f"models:/{self.model_name}/{self.version}"
+
+
+@dataclass(frozen=True)
+class AliasEvent:
+    """One move of an alias: from what version to what version, by whom and why."""
+
+    id: str
+    model_id: str
+    alias: str
+    from_version: int | None
+    to_version: int | None
+    user: str
+    reason: str
+    forced: bool
+    created_ms: int
+
+
+@dataclass(frozen=True)
+class GateResultRecord:
+    id: str
+    version_id: str
+    promotion_id: str
+    alias: str
+    gate: str
+    passed: bool
+    measured: Any
+    bound: str | None
+    detail: str
+    created_ms: int
+
+
+@dataclass(frozen=True)
+class EvaluationRecord:
+    id: str
+    version_id: str
+    dataset_version_id: str | None
+    task: str
+    body: str  # JSON
     created_ms: int

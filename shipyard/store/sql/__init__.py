@@ -11,6 +11,7 @@ from shipyard.store.sql.metrics import SqlMetrics, insert_metrics
 from shipyard.store.sql.migrate import check_schema
 from shipyard.store.sql.params import SqlParams, SqlTags, upsert_tags
 from shipyard.store.sql.projects import SqlExperiments, SqlProjects
+from shipyard.store.sql.registry import SqlRegistry
 from shipyard.store.sql.runs import SqlRuns, end_runs, touch_heartbeats
 
 __all__ = ["SqlStore"]
@@ -32,6 +33,7 @@ class SqlStore(Store):
         self.tags = SqlTags(self.db)
         self.artifacts = SqlArtifactIndex(self.db)
         self.datasets = SqlDatasets(self.db)
+        self.registry = SqlRegistry(self.db)
 
     def log_batch(self, batch: LogBatch) -> None:
         if not batch:

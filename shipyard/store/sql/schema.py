@@ -230,3 +230,90 @@ validation_reports = Table(
     Column("created_ms", BigInteger, nullable=False),
     Index(None, "version_id", "created_ms"),
 )
+
+# -- registry (revision 0003) ---------------------------------------------------------------
+
+registered_models = Table(
+    "registered_models",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("project_id", ID, ForeignKey("projects.id"), nullable=False),
+    Column("name", String(250), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+    UniqueConstraint("project_id", "name"),
+)
+
+#: Immutable numbered versions; a version points at a model package by URI and manifest digest.
+model_versions = Table(
+    "model_versions",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("model_id", ID, ForeignKey("registered_models.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("run_id", ID, ForeignKey("runs.id"), nullable=True),
+    Column("manifest_digest", String(64), nullable=False),
+    Column("flavor", String(64), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("tags", Text, nullable=False, default="{}"),  # JSON
+    Column("status", String(16), nullable=False, default="ready"),
+    Column("creator", String(250), nullable=False, default=""),
+    Column("created_ms", BigInteger, nullable=False),
+    UniqueConstraint("model_id", "version"),
+)
+
+model_aliases = Table(
+    "model_aliases",
+    metadata,
+    Column("model_id", ID, ForeignKey("registered_models.id"), primary_key=True),
+    Column("alias", String(100), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+#: Every move of an alias: who, when, from what to what, why.
+alias_events = Table(
+    "alias_events",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("model_id", ID, ForeignKey("registered_models.id"), nullable=False),
+    Column("alias", String(100), nullable=False),
+    Column("from_version", Integer, nullable=True),
+    Column("to_version", Integer, nullable=True),
+    Column("user", String(250), nullable=False, default=""),
+    Column("reason", Text, nullable=False, default=""),
+    Column("forced", Boolean, nullable=False, default=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Index(None, "model_id", "alias", "created_ms"),
+)
+
+gate_results = Table(
+    "gate_results",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("version_id", ID, ForeignKey("model_versions.id"), nullable=False),
+    Column("promotion_id", ID, nullable=False),
+    Column("alias", String(100), nullable=False),
+    Column("gate", Text, nullable=False),
+    Column("passed", Boolean, nullable=False),
+    Column("measured", Text, nullable=True),  # JSON
+    Column("bound", Text, nullable=True),
+    Column("detail", Text, nullable=False, default=""),
+    Column("created_ms", BigInteger, nullable=False),
+    Index(None, "version_id", "created_ms"),
+)
+
+evaluations = Table(
+    "evaluations",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("version_id", ID, ForeignKey("model_versions.id"), nullable=False),
+    Column("dataset_version_id", ID, ForeignKey("dataset_versions.id"), nullable=True),
+    Column("task", String(32), nullable=False),
+    Column("body", Text, nullable=False),  # JSON: metrics, slices, artifacts
+    Column("created_ms", BigInteger, nullable=False),
+    Index(None, "version_id", "created_ms"),
+)
