@@ -31,6 +31,8 @@ PUBLIC_NAMES = [
     "get_metric_history",
     "get_run",
     "list_experiments",
+    "models",
+    "registry",
     "search_runs",
     "seed_everything",
     "start_run",
