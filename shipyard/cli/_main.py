@@ -14,6 +14,7 @@ from shipyard.cli.data import data_app
 from shipyard.cli.db import db_app
 from shipyard.cli.demo import demo
 from shipyard.cli.experiments import experiments_app
+from shipyard.cli.models import models_app
 from shipyard.cli.runs import runs_app
 from shipyard.errors import ShipyardError
 
@@ -28,6 +29,7 @@ app = typer.Typer(
 app.add_typer(experiments_app, name="experiments")
 app.add_typer(runs_app, name="runs")
 app.add_typer(data_app, name="data")
+app.add_typer(models_app, name="models")
 app.add_typer(db_app, name="db")
 app.command("demo")(demo)
 
