@@ -10,17 +10,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from shipyard.models.evaluation import Evaluation, evaluate
 from shipyard.models.package import ModelInfo, Predictor, VersionMismatchWarning, load_folder
 from shipyard.models.package import log_model as log
 from shipyard.models.signature import ColumnSpec, Signature, TensorSpec, infer_signature
 
 __all__ = [
     "ColumnSpec",
+    "Evaluation",
     "ModelInfo",
     "Predictor",
     "Signature",
     "TensorSpec",
     "VersionMismatchWarning",
+    "evaluate",
     "infer_signature",
     "load",
     "log",
