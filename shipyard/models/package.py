@@ -73,6 +73,7 @@ class Predictor:
     model: Any
     manifest: dict[str, Any]
     uri: str = ""
+    input_example: Any = None  # the rows saved with the model, if any
     signature: Signature | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
@@ -257,7 +258,9 @@ def load_folder(folder: Path, *, allow_pickle: bool = False, uri: str = "") -> P
     _warn_on_version_drift(manifest, where)
     flavor = get_flavor(manifest["flavor"])
     model = flavor.load(folder, manifest["flavor_options"], allow_pickle)
-    return Predictor(model, manifest, uri)
+    example_path = folder / "input_example.json"
+    example = json.loads(example_path.read_text()) if example_path.is_file() else None
+    return Predictor(model, manifest, uri, example)
 
 
 def _warn_on_version_drift(manifest: dict[str, Any], where: str) -> None:

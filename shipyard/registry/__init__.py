@@ -15,25 +15,32 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from shipyard.errors import Conflict, InvalidInput
+from shipyard.errors import Conflict, GateFailed, InvalidInput
+from shipyard.registry.gates import GateContext, GateResult, parse_gates, register_gate, run_gates
 from shipyard.store.base import NewModelVersion
-from shipyard.store.entities import AliasEvent, ModelVersion, RegisteredModel
+from shipyard.store.entities import AliasEvent, GateResultRecord, ModelVersion, RegisteredModel
+from shipyard.store.ids import new_id, now_ms
 from shipyard.tracking import TrackingClient
 from shipyard.tracking import client as default_client
 from shipyard.tracking.environment import current_user
 
 __all__ = [
+    "Promotion",
     "alias_history",
     "delete_alias",
     "get_model",
     "get_version",
     "list_versions",
+    "promote",
     "register",
+    "register_gate",
     "rollback",
     "search_models",
     "set_alias",
+    "set_gates",
 ]
 
 _ALIAS = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
@@ -196,3 +203,168 @@ def alias_history(
     client = _client(client)
     model = client.store.registry.get_model(client.project_id, name)
     return client.store.registry.alias_history(model.id, alias)
+
+
+def set_gates(name: str, gates: Any, *, client: TrackingClient | None = None) -> None:
+    """Declare the gates of a model (YAML path or text, a mapping or list; None clears them).
+
+    The declaration is checked first: an unknown gate or metric, or a malformed
+    threshold, is refused naming it.
+    """
+    import yaml
+
+    from shipyard.data._yaml import read_document
+
+    client = _client(client)
+    model = client.store.registry.get_or_create_model(client.project_id, name)
+    text = None
+    if gates is not None:
+        parse_gates(gates)
+        raw, _ = read_document(gates, "gate file")
+        text = yaml.safe_dump(raw if isinstance(raw, dict) else {"gates": raw}, sort_keys=False)
+    client.store.registry.set_gates(model.id, text)
+
+
+@dataclass
+class Promotion:
+    """What a promotion did: the gates' results and the alias move."""
+
+    version: ModelVersion
+    alias: str
+    results: list[GateResult]
+    event: AliasEvent
+    forced: bool
+
+    @property
+    def passed(self) -> bool:
+        return all(r.passed for r in self.results)
+
+
+def promote(
+    name: str,
+    version: int,
+    alias: str = "champion",
+    *,
+    data: Any = None,
+    target: str | None = None,
+    task: str | None = None,
+    gates: Any = None,
+    force: bool = False,
+    reason: str = "",
+    allow_pickle: bool = False,
+    client: TrackingClient | None = None,
+) -> Promotion:
+    """Run the model's gates on ``version`` and move ``alias`` to it only if all pass.
+
+    Gates that need metrics evaluate the candidate (and the alias's current
+    holder, for beat_champion) on ``data`` with labels in ``target``; without
+    data they use the latest stored evaluations. Every result is stored with
+    its measured value and bound. If a gate fails, GateFailed lists each
+    failure; ``force=True`` moves the alias anyway, needs a ``reason``, and is
+    recorded as forced. The move is compare-and-set against the holder seen at
+    the start, so a concurrent move makes this one fail with Conflict.
+    """
+    from shipyard.models import load
+    from shipyard.models.evaluation import Evaluation, evaluate
+    from shipyard.registry.gates import needs_evaluation, slice_columns
+
+    client = _client(client)
+    registry = client.store.registry
+    check_alias(alias)
+    if force and not reason.strip():
+        raise InvalidInput("A forced promotion needs a reason; pass reason='...' (it is recorded).")
+    model = registry.get_model(client.project_id, name)
+    candidate = registry.get_version(model.id, int(version))
+    declared = parse_gates(gates if gates is not None else model.gates)
+    holder_number = model.aliases.get(alias)
+    holder = registry.get_version(model.id, holder_number) if holder_number is not None else None
+    predictor = load(candidate.uri, allow_pickle=allow_pickle, client=client)
+    holder_predictor = (
+        load(holder.uri, allow_pickle=allow_pickle, client=client) if holder else None
+    )
+    evaluation = holder_evaluation = None
+    if needs_evaluation(declared):
+        if data is not None:
+            if target is None:
+                raise InvalidInput("promote(data=...) needs target= naming the label column.")
+            slices = slice_columns(declared)
+            evaluation = evaluate(
+                predictor, data, target=target, task=task, slices=slices, client=client
+            )
+            _store_evaluation(client, candidate, evaluation)
+            if holder_predictor is not None and any(g.kind == "beat_champion" for g in declared):
+                holder_evaluation = evaluate(
+                    holder_predictor, data, target=target, task=task, slices=slices, client=client
+                )
+                _store_evaluation(client, holder, holder_evaluation)
+        else:
+            stored = registry.evaluations(candidate.id)
+            evaluation = Evaluation.from_json(stored[0].body) if stored else None
+            if holder is not None and evaluation is not None:
+                same = [
+                    r
+                    for r in registry.evaluations(holder.id)
+                    if r.dataset_version_id == evaluation.dataset_version_id
+                ]
+                holder_evaluation = Evaluation.from_json(same[0].body) if same else None
+    context = GateContext(
+        candidate, predictor, evaluation, holder, holder_predictor, holder_evaluation, alias
+    )
+    results = run_gates(declared, context)
+    promotion_id, now = new_id(), now_ms()
+    registry.add_gate_results(
+        [
+            GateResultRecord(
+                new_id(),
+                candidate.id,
+                promotion_id,
+                alias,
+                r.gate,
+                r.passed,
+                r.measured,
+                r.bound,
+                r.detail,
+                now,
+            )
+            for r in results
+        ]
+    )
+    failed = [r for r in results if not r.passed]
+    if failed and not force:
+        lines = [
+            f"  {r.gate}: measured {r.measured}, needed {r.bound}"
+            + (f" ({r.detail})" if r.detail else "")
+            for r in failed
+        ]
+        raise GateFailed(
+            f"Version {candidate.version} of {name!r} did not pass {len(failed)} of {len(results)} gate(s) "
+            f"for alias {alias!r}; {alias} stays at "
+            f"{'v' + str(holder_number) if holder_number is not None else 'no version'}.\n"
+            + "\n".join(lines),
+            results=[r.__dict__ for r in results],
+        )
+    event = registry.move_alias(
+        model.id,
+        alias,
+        candidate.version,
+        expected=holder_number,
+        user=current_user(),
+        reason=reason or f"promoted through {len(results)} gate(s)",
+        forced=bool(failed),
+    )
+    return Promotion(candidate, alias, results, event, bool(failed))
+
+
+def _store_evaluation(client: TrackingClient, version: ModelVersion, evaluation: Any) -> None:
+    from shipyard.store.entities import EvaluationRecord
+
+    client.store.registry.add_evaluation(
+        EvaluationRecord(
+            new_id(),
+            version.id,
+            evaluation.dataset_version_id,
+            evaluation.task,
+            evaluation.to_json(),
+            evaluation.created_ms,
+        )
+    )

@@ -320,6 +320,10 @@ class RegistryStore(ABC):
     ) -> list[RegisteredModel]: ...
 
     @abstractmethod
+    def set_gates(self, model_id: str, gates: str | None) -> None:
+        """Declare (or clear, with None) the model's promotion gates, as YAML text."""
+
+    @abstractmethod
     def add_version(self, model_id: str, new: NewModelVersion) -> ModelVersion:
         """Store the next version number of a model."""
 

@@ -256,6 +256,7 @@ class RegisteredModel:
     created_ms: int
     updated_ms: int
     aliases: dict[str, int] = field(default_factory=dict)  # alias -> version number
+    gates: str | None = None  # the declared promotion gates, as YAML
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,14 @@ def _aliases(conn: Connection, model_ids: Sequence[str]) -> dict[str, dict[str, 
 
 def _model(row: Row, aliases: dict[str, int]) -> RegisteredModel:
     return RegisteredModel(
-        row.id, row.project_id, row.name, row.description, row.created_ms, row.updated_ms, aliases
+        row.id,
+        row.project_id,
+        row.name,
+        row.description,
+        row.created_ms,
+        row.updated_ms,
+        aliases,
+        row.gates,
     )
 
 
@@ -136,6 +143,14 @@ class SqlRegistry(RegistryStore):
             rows = conn.execute(query.order_by(registered_models.c.name)).all()
             aliases = _aliases(conn, [r.id for r in rows])
             return [_model(r, aliases[r.id]) for r in rows]
+
+    def set_gates(self, model_id: str, gates: str | None) -> None:
+        with self.db.write() as conn:
+            conn.execute(
+                sa.update(registered_models)
+                .where(registered_models.c.id == model_id)
+                .values(gates=gates, updated_ms=now_ms())
+            )
 
     def add_version(self, model_id: str, new: NewModelVersion) -> ModelVersion:
         with self.db.write() as conn:

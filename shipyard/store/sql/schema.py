@@ -240,6 +240,7 @@ registered_models = Table(
     Column("project_id", ID, ForeignKey("projects.id"), nullable=False),
     Column("name", String(250), nullable=False),
     Column("description", Text, nullable=False, default=""),
+    Column("gates", Text, nullable=True),  # the declared promotion gates, as YAML
     Column("created_ms", BigInteger, nullable=False),
     Column("updated_ms", BigInteger, nullable=False),
     UniqueConstraint("project_id", "name"),
