@@ -220,3 +220,129 @@ def load_check(
         rows = json.loads(example.read_text())
         output = predictor.predict(rows)
         typer.echo(f"Predicted its input example ({len(rows)} rows): {output.tolist()[:5]}")
+
+
+def _gate_table(results, title: str):  # type: ignore[no-untyped-def]
+    from rich.table import Table
+
+    table = Table("gate", "result", "measured", "bound", "detail", title=title)
+    for r in results:
+        table.add_row(
+            r.gate,
+            "[green]passed[/]" if r.passed else "[red]failed[/]",
+            str(r.measured),
+            r.bound,
+            r.detail,
+        )
+    return table
+
+
+@models_app.command("gates")
+def gates(
+    name: ModelName,
+    file: Annotated[
+        str | None, typer.Option("--file", "-f", help="Gate declaration (YAML) to store.")
+    ] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="Remove the model's gates.")] = False,
+) -> None:
+    """Show the model's promotion gates, or declare them from a YAML file."""
+    from shipyard import registry
+
+    client = _context.tracking_client()
+    if file is not None or clear:
+        registry.set_gates(name, None if clear else file, client=client)
+    declared = registry.get_model(name, client=client).gates
+    typer.echo(
+        declared.rstrip() if declared else f"{name} has no gates: any version can be promoted."
+    )
+
+
+@models_app.command("evaluate")
+def evaluate(
+    name: ModelName,
+    version: Annotated[str, typer.Argument(help="Version number or alias.")],
+    dataset: Annotated[
+        str, typer.Option("--data", "-d", help="Dataset version with labels, e.g. holdout@2.")
+    ],
+    target: Annotated[str, typer.Option("--target", "-t", help="Label column.")],
+    slices: Annotated[
+        list[str] | None, typer.Option("--slice", "-s", help="Column to slice by (repeatable).")
+    ] = None,
+    task: Annotated[
+        str | None, typer.Option(help="classification or regression (guessed if omitted).")
+    ] = None,
+) -> None:
+    """Evaluate a version on a labelled dataset version; the result is stored with the version."""
+    from rich.table import Table
+
+    from shipyard import data, models, registry
+    from shipyard.cli._format import format_metric
+
+    client = _context.tracking_client()
+    v = registry.get_version(name, version, client=client)
+    dataset_name, _, dataset_version = dataset.partition("@")
+    handle = data.get(dataset_name, dataset_version or "latest", client=client)
+    result = models.evaluate(
+        v.uri, handle, target=target, task=task, slices=slices or [], client=client
+    )
+    table = Table("metric", "value", title=f"{v.uri} on {handle.uri} ({result.num_rows:,} rows)")
+    for key, value in result.metrics.items():
+        table.add_row(key, format_metric(value))
+    console = _context.console()
+    console.print(table)
+    for column, groups in result.slices.items():
+        keys = sorted({k for g in groups.values() for k in g if k != "count"})
+        sliced = Table(column, "rows", *keys, title=f"by {column}")
+        for group, values in groups.items():
+            sliced.add_row(
+                group,
+                f"{values['count']:.0f}",
+                *(format_metric(values[k]) if k in values else "" for k in keys),
+            )
+        console.print(sliced)
+
+
+@models_app.command("promote")
+def promote(
+    name: ModelName,
+    version: Annotated[int, typer.Argument(help="Version to promote.")],
+    alias: Annotated[str, typer.Option("--alias", "-a", help="Alias to move.")] = "champion",
+    dataset: Annotated[
+        str | None, typer.Option("--data", "-d", help="Labelled dataset version to evaluate on.")
+    ] = None,
+    target: Annotated[str | None, typer.Option("--target", "-t", help="Label column.")] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Move the alias even if gates fail (needs --reason).")
+    ] = False,
+    reason: Annotated[str, typer.Option(help="Why, for the history.")] = "",
+) -> None:
+    """Run the model's gates on a version and move the alias only if all pass."""
+    from shipyard import data, registry
+    from shipyard.errors import GateFailed
+    from shipyard.registry.gates import GateResult
+
+    client = _context.tracking_client()
+    handle = None
+    if dataset is not None:
+        dataset_name, _, dataset_version = dataset.partition("@")
+        handle = data.get(dataset_name, dataset_version or "latest", client=client)
+    console = _context.console()
+    try:
+        result = registry.promote(
+            name,
+            version,
+            alias,
+            data=handle,
+            target=target,
+            force=force,
+            reason=reason,
+            client=client,
+        )
+    except GateFailed as exc:
+        results = [GateResult(**r) for r in exc.details.get("results", [])]
+        console.print(_gate_table(results, f"{name} v{version} -> {alias}: refused"))
+        raise
+    console.print(_gate_table(result.results, f"{name} v{version} -> {alias}"))
+    was = f"v{result.event.from_version}" if result.event.from_version is not None else "nothing"
+    forced = " (FORCED: gates failed)" if result.forced else ""
+    typer.echo(f"{name}@{alias}: {was} -> v{version}{forced}")
