@@ -225,15 +225,15 @@ def _check(gate: Gate, ctx: GateContext) -> GateResult:
         )
     if gate.kind == "beat_champion":
         name, margin = gate.spec
+        mine = ev.metrics.get(name)
+        mine = round(mine, 6) if mine is not None else None
         if ctx.champion is None:
-            return GateResult(
-                gate.text, True, ev.metrics.get(name), "no holder", f"{ctx.alias} has no holder yet"
-            )
+            return GateResult(gate.text, True, mine, "no holder", f"{ctx.alias} has no holder yet")
         if ctx.champion.version == ctx.candidate.version:
             return GateResult(
                 gate.text,
                 True,
-                ev.metrics.get(name),
+                mine,
                 "same version",
                 "the candidate already holds the alias",
             )
@@ -242,7 +242,7 @@ def _check(gate: Gate, ctx: GateContext) -> GateResult:
             return GateResult(
                 gate.text,
                 False,
-                ev.metrics.get(name),
+                mine,
                 "",
                 f"no evaluation of v{ctx.champion.version} on the same data",
             )
