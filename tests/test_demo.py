@@ -36,16 +36,28 @@ def test_demo_runs_the_loop_and_records_it(tmp_path: Path) -> None:
     assert best.metrics["cv_auc"] > 0.95
     assert len(client.get_metric_history(best.id, "fold_auc")) == 3
     assert "model/model.skops" in [a.path for a in client.list_artifacts(best.id)]
-    # the data stage: reference, incoming (fails its schema), cleaned (trained on), quarantine
-    from shipyard import data
+    # the data stage: reference, incoming (fails its schema), cleaned, then train / hold-out splits
+    from shipyard import data, registry
 
     cleaned = data.get("breast-cancer", client=client)
     incoming = data.get("breast-cancer", 2, client=client)
+    train = data.get("breast-cancer-train", client=client)
     assert cleaned.version == 3
     assert cleaned.info.parents == (incoming.id,)
+    assert train.info.parents == (cleaned.id,)
     assert not incoming.validations()[0].passed
     assert cleaned.validations()[0].passed
     assert data.get("breast-cancer-quarantine", client=client).num_rows == 10
-    assert [v.id for v in client.run_inputs(best.id)] == [cleaned.id]
-    assert "Lineage: datasets:/breast-cancer/3" in done.stdout
+    assert [v.id for v in client.run_inputs(best.id)] == [train.id]
+    assert "Lineage: datasets:/breast-cancer-train/1" in done.stdout
+    # the registry stage: the best run's model is champion, the worst was refused by the gates
+    model = registry.get_model("breast-cancer-classifier", client=client)
+    assert model.aliases == {"champion": 1}
+    champion = registry.get_version("breast-cancer-classifier", "champion", client=client)
+    assert champion.run_id == best.id
+    refused = client.store.registry.gate_results(
+        registry.get_version("breast-cancer-classifier", 2, client=client).id
+    )
+    assert any(not r.passed and r.gate.startswith("beats the holder") for r in refused)
+    assert "refused" in done.stdout
     client.close()

@@ -20,6 +20,17 @@ from shipyard.cli import _context
 
 EXPERIMENT = "demo-breast-cancer"
 DATASET = "breast-cancer"
+MODEL = "breast-cancer-classifier"
+GATES = {
+    "gates": [
+        {"metric": "roc_auc >= 0.95"},
+        {"beat_champion": {"metric": "roc_auc", "margin": 0.0}},
+        {"slice_floor": {"metric": "recall", "min": 0.8}},
+        {"signature_compatible": True},
+        {"latency": {"p95_ms": 100}},
+        {"fairness": {"column": "size", "metric": "recall", "max_difference": 0.2}},
+    ]
+}
 
 
 def _candidates() -> dict[str, tuple[Any, dict[str, Any]]]:
@@ -76,12 +87,14 @@ def demo(
 
     frame = load_breast_cancer(as_frame=True).frame
     cleaned = _data_stage(console, frame, settings.home, seed)
-    training = cleaned.to_pandas()
+    train_set, holdout = _split(cleaned, seed)
+    training = train_set.to_pandas()
     X, y = training.drop(columns=["target"]), training["target"]
 
     console.rule("[bold]2. Experiment tracking[/]")
     console.print(
-        f"Training on {cleaned.uri}: {X.shape[0]} rows x {X.shape[1]} features, "
+        f"Training on {train_set.uri} (80% of {cleaned.uri}; the rest is {holdout.uri}): "
+        f"{X.shape[0]} rows x {X.shape[1]} features, "
         f"{int(y.sum())} benign / {int((1 - y).sum())} malignant."
     )
     candidates = _candidates()
@@ -92,10 +105,10 @@ def demo(
     with sy.start_run(
         EXPERIMENT,
         name="model-selection",
-        params={"dataset": cleaned.uri, "folds": folds, "seed": seed},
+        params={"dataset": train_set.uri, "folds": folds, "seed": seed},
         tags={"demo": "true"},
     ) as parent:
-        parent.use_dataset(cleaned)
+        parent.use_dataset(train_set)
         progress = Progress(
             TextColumn("{task.description:<24}"),
             BarColumn(),
@@ -107,7 +120,7 @@ def demo(
             for label, (estimator, params) in candidates.items():
                 task = progress.add_task(label, total=folds + 1)
                 with sy.start_run(EXPERIMENT, name=label, params=params, nested=True) as run:
-                    run.use_dataset(cleaned)
+                    run.use_dataset(train_set)
                     sy.seed_everything(seed)
                     fold_auc = []
                     for fold, (train, test) in enumerate(splits):
@@ -129,7 +142,7 @@ def demo(
                         {"cv_auc": float(np.mean(fold_auc)), "cv_auc_std": float(np.std(fold_auc))}
                     )
                     final = clone(estimator).fit(X, y)
-                    _log_model(run, final)
+                    sy.models.log(final, input_example=X.head())
                     run.set_tags({"model_family": params["model"]})
                     scores[run.id] = float(np.mean(fold_auc))
                     progress.advance(task)
@@ -154,9 +167,10 @@ def demo(
             style="bold green" if rank == 1 else "",
         )
     console.print(table)
+    _registry_stage(console, ranked, holdout)
     console.print(
-        f"Lineage: {cleaned.uri} (cleaned from {cleaned.parents()[0].uri}) was read by "
-        f"{len(cleaned.consumers())} runs.\n"
+        f"Lineage: {train_set.uri} (split from {cleaned.uri}, cleaned from {cleaned.parents()[0].uri}) "
+        f"was read by {len(train_set.consumers())} runs; models:/{MODEL}@champion came from one of them.\n"
         f"Tracked {len(ranked)} runs under parent run {parent.id} in "
         f"{time.perf_counter() - started:.1f} s.\n"
         f"  metadata:  {client.settings.store_uri}\n"
@@ -164,18 +178,6 @@ def demo(
         f"Look around: shipyard runs list -e {EXPERIMENT}   |   shipyard data versions {DATASET}   |   "
         f"shipyard runs compare {' '.join(r.id for r in ranked[:2])}"
     )
-
-
-def _log_model(run: Any, model: Any) -> None:
-    import tempfile
-    from pathlib import Path
-
-    import skops.io
-
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "model.skops"
-        skops.io.dump(model, path)
-        run.log_artifact(path, "model")
 
 
 def _corrupt(frame: Any, seed: int) -> Any:
@@ -245,3 +247,71 @@ def _data_stage(console: Any, frame: Any, home: Any, seed: int) -> Any:
         "with the reasons; the clean version passes the schema."
     )
     return cleaned
+
+
+def _split(cleaned: Any, seed: int) -> tuple[Any, Any]:
+    """80 % to train on and 20 % held out, both logged as versions made from ``cleaned``."""
+    from sklearn.model_selection import train_test_split
+
+    from shipyard import data
+
+    frame = cleaned.to_pandas()
+    train, holdout = train_test_split(
+        frame, test_size=0.2, random_state=seed, stratify=frame["target"]
+    )
+    holdout = holdout.assign(
+        size=(holdout["mean radius"] > 14).map({True: "large", False: "small"})
+    )
+    return (
+        data.log_dataset(f"{DATASET}-train", train.reset_index(drop=True), parents=[cleaned]),
+        data.log_dataset(f"{DATASET}-holdout", holdout.reset_index(drop=True), parents=[cleaned]),
+    )
+
+
+def _gate_table(title: str, results: Any) -> Any:
+    from rich.table import Table
+
+    table = Table("gate", "result", "measured", "bound", title=title)
+    for r in results:
+        table.add_row(
+            r.gate, "[green]passed[/]" if r.passed else "[red]failed[/]", str(r.measured), r.bound
+        )
+    return table
+
+
+def _registry_stage(console: Any, ranked: Any, holdout: Any) -> None:
+    """Register the best run's model, promote it through gates, refuse a worse one."""
+    from shipyard import registry
+    from shipyard.errors import GateFailed
+    from shipyard.registry.gates import GateResult
+
+    console.rule("[bold]3. Registry[/]: versions, gates, champion")
+    registry.set_gates(MODEL, GATES)
+    best, worst = ranked[0], ranked[-1]
+    champion = registry.register(
+        f"runs:/{best.id}/model", MODEL, description=f"{best.name}, best cv auc"
+    )
+    promotion = registry.promote(MODEL, champion.version, data=holdout, target="target")
+    console.print(
+        _gate_table(
+            f"{champion.uri} ({best.name}) on {holdout.uri}: promoted to champion",
+            promotion.results,
+        )
+    )
+    candidate = registry.register(
+        f"runs:/{worst.id}/model", MODEL, description=f"{worst.name}, worst cv auc"
+    )
+    try:
+        registry.promote(MODEL, candidate.version, data=holdout, target="target")
+        console.print(f"{candidate.uri} passed the gates too.")
+    except GateFailed as refused:
+        results = [GateResult(**r) for r in refused.details["results"]]
+        console.print(
+            _gate_table(
+                f"{candidate.uri} ({worst.name}): refused, champion stays {champion.uri}", results
+            )
+        )
+    holder = registry.get_model(MODEL).aliases["champion"]
+    console.print(
+        f"models:/{MODEL}@champion is version {holder}. History: shipyard models history {MODEL}"
+    )
