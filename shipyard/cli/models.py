@@ -346,3 +346,26 @@ def promote(
     was = f"v{result.event.from_version}" if result.event.from_version is not None else "nothing"
     forced = " (FORCED: gates failed)" if result.forced else ""
     typer.echo(f"{name}@{alias}: {was} -> v{version}{forced}")
+
+
+@models_app.command("card")
+def card(
+    name: ModelName,
+    version: Annotated[str, typer.Argument(help="Version number or alias.")] = "latest",
+    output: Annotated[
+        str | None, typer.Option("--output", "-o", help="Write to this .md or .html file.")
+    ] = None,
+) -> None:
+    """The model card of a version: data, metrics, evaluation, gates, lineage."""
+    from shipyard import registry
+
+    client = _context.tracking_client()
+    html = output is not None and output.endswith((".html", ".htm"))
+    text = registry.model_card(name, version, format="html" if html else "markdown", client=client)
+    if output is None:
+        typer.echo(text)
+    else:
+        from pathlib import Path
+
+        Path(output).write_text(text)
+        typer.echo(f"Wrote the model card of {name} {version} to {output}.")

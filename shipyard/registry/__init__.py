@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shipyard.errors import Conflict, GateFailed, InvalidInput
+from shipyard.registry.card import model_card
 from shipyard.registry.gates import GateContext, GateResult, parse_gates, register_gate, run_gates
 from shipyard.store.base import NewModelVersion
 from shipyard.store.entities import AliasEvent, GateResultRecord, ModelVersion, RegisteredModel
@@ -34,6 +35,7 @@ __all__ = [
     "get_model",
     "get_version",
     "list_versions",
+    "model_card",
     "promote",
     "register",
     "register_gate",
