@@ -50,7 +50,7 @@ def test_documented_commands_exist() -> None:
     named = set()
     for doc in DOCS:
         named |= set(
-            re.findall(r"shipyard ((?:runs|experiments|db|data) [a-z-]+)", doc.read_text())
+            re.findall(r"shipyard ((?:runs|experiments|db|data|models) [a-z-]+)", doc.read_text())
         )
     assert named, "the docs name no commands"
     for phrase in sorted(named):
