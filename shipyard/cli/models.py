@@ -369,3 +369,24 @@ def card(
 
         Path(output).write_text(text)
         typer.echo(f"Wrote the model card of {name} {version} to {output}.")
+
+
+@models_app.command("export")
+def export(
+    name: ModelName,
+    version: Annotated[str, typer.Argument(help="Version number or alias.")],
+    output: Annotated[str, typer.Option("--output", "-o", help="File to write, e.g. model.onnx.")],
+    format: Annotated[str, typer.Option("--format", help="Export format.")] = "onnx",
+    tolerance: Annotated[
+        float, typer.Option(help="Largest accepted difference from the original.")
+    ] = 1e-4,
+) -> None:
+    """Convert a version to ONNX, checked against the original on its input example."""
+    from shipyard import models, registry
+
+    client = _context.tracking_client()
+    v = registry.get_version(name, version, client=client)
+    path = models.export(v.uri, output, format=format, tolerance=tolerance, client=client)
+    typer.echo(
+        f"Wrote {v.uri} as {format} to {path}; its predictions match the original on the input example."
+    )

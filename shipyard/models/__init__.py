@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from shipyard.models.evaluation import Evaluation, evaluate
+from shipyard.models.export import export
 from shipyard.models.package import ModelInfo, Predictor, VersionMismatchWarning, load_folder
 from shipyard.models.package import log_model as log
 from shipyard.models.signature import ColumnSpec, Signature, TensorSpec, infer_signature
@@ -24,6 +25,7 @@ __all__ = [
     "TensorSpec",
     "VersionMismatchWarning",
     "evaluate",
+    "export",
     "infer_signature",
     "load",
     "log",

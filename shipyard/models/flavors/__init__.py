@@ -18,6 +18,9 @@ from shipyard.errors import InvalidInput
 #: flavor name -> module; order matters for detection (the plain Python class comes last)
 FLAVORS = {
     "sklearn": "shipyard.models.flavors.sklearn",
+    "xgboost": "shipyard.models.flavors.xgboost",
+    "lightgbm": "shipyard.models.flavors.lightgbm",
+    "onnx": "shipyard.models.flavors.onnx",
     "python": "shipyard.models.flavors.python",
 }
 

@@ -1,0 +1,85 @@
+"""Exporting models to ONNX, checked against the original before anything is written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from shipyard.errors import InvalidInput, MissingDependency, ShipyardError
+
+__all__ = ["export"]
+
+
+def _to_onnx_sklearn(model: Any, example: np.ndarray) -> Any:
+    try:
+        from skl2onnx import to_onnx
+    except ImportError:
+        raise MissingDependency.for_extra("skl2onnx", "onnx", "Exporting to ONNX") from None
+    try:
+        return to_onnx(model, example, options={"zipmap": False}, target_opset=None)
+    except Exception as exc:  # converters raise many kinds of errors
+        raise InvalidInput(f"skl2onnx cannot convert this {type(model).__name__}: {exc}.") from exc
+
+
+def export(
+    uri: str,
+    output: str | Path,
+    *,
+    format: str = "onnx",
+    tolerance: float = 1e-4,
+    allow_pickle: bool = False,
+    client: Any = None,
+) -> Path:
+    """Convert a model (by URI) to ONNX and write it to ``output``.
+
+    The ONNX model's predictions are compared with the original's on the saved
+    input example first: labels must match, and probabilities (or regression
+    outputs) agree within ``tolerance``; otherwise nothing is written.
+    Scikit-learn models are supported now.
+    """
+    from shipyard.models import load
+
+    if format != "onnx":
+        raise InvalidInput(f"Models export to 'onnx'; got format {format!r}.")
+    predictor = load(uri, allow_pickle=allow_pickle, client=client)
+    if predictor.flavor != "sklearn":
+        raise InvalidInput(
+            f"ONNX export of {predictor.flavor} models is not supported yet; scikit-learn models export today."
+        )
+    if predictor.input_example is None or predictor.signature is None:
+        raise InvalidInput(f"{uri} has no input example; log it with input_example= to export it.")
+    import pandas as pd
+
+    example = predictor.signature.prepare(pd.DataFrame(predictor.input_example))
+    features = example.to_numpy(dtype=np.float32)
+    onnx_model = _to_onnx_sklearn(predictor.model, features)
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(
+        onnx_model.SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+    outputs = session.run(None, {session.get_inputs()[0].name: features})
+    original = np.asarray(predictor.model.predict(example))
+    converted = np.asarray(outputs[0]).reshape(original.shape)
+    if original.dtype.kind in "fc":
+        gap = float(np.max(np.abs(original - converted))) if original.size else 0.0
+        if gap > tolerance:
+            raise ShipyardError(
+                f"The ONNX model's outputs differ from the original by {gap:.3g} > {tolerance:g}; nothing was written."
+            )
+    elif not np.array_equal(original, converted):
+        raise ShipyardError(
+            "The ONNX model predicts other labels than the original on the input example; nothing was written."
+        )
+    if len(outputs) > 1 and hasattr(predictor.model, "predict_proba"):
+        gap = float(np.max(np.abs(predictor.model.predict_proba(example) - np.asarray(outputs[1]))))
+        if gap > tolerance:
+            raise ShipyardError(
+                f"The ONNX model's probabilities differ from the original by {gap:.3g} > {tolerance:g}; nothing was written."
+            )
+    path = Path(output)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(onnx_model.SerializeToString())
+    return path
