@@ -74,11 +74,17 @@ def register(
     tags: Mapping[str, str] | None = None,
     client: TrackingClient | None = None,
 ) -> ModelVersion:
-    """Register a logged model (a ``ModelInfo`` or ``runs:/…`` URI) as the next version of ``name``."""
+    """Register a logged model as the next version of ``name``.
+
+    ``model`` is a ``ModelInfo`` from ``sy.models.log``, a ``runs:/<run_id>/<path>`` URI,
+    or a run (its package at ``model``).
+    """
     from shipyard.models.package import MANIFEST
     from shipyard.models.uris import parse_model_uri, resolve
 
     client = _client(client)
+    if hasattr(model, "id") and hasattr(model, "experiment_id"):  # a run: its default package
+        model = f"runs:/{model.id}/model"
     uri = getattr(model, "uri", model)
     kind, _ = parse_model_uri(uri)
     if kind != "runs":

@@ -36,10 +36,14 @@ def three_versions(sy_home: Path):  # type: ignore[no-untyped-def]
 
 def test_versions_are_numbered_and_immutable(three_versions) -> None:  # type: ignore[no-untyped-def]
     versions, _ = three_versions
+    again = sy.registry.register(
+        sy.get_run(versions[0].run_id), "iris-copy"
+    )  # a run registers its model
+    assert again.source == versions[0].source
     assert [v.uri for v in versions] == ["models:/iris/1", "models:/iris/2", "models:/iris/3"]
     assert sy.registry.get_version("iris", 2).description == "C=1.0"
     assert sy.registry.get_version("iris", "latest").version == 3
-    assert [m.name for m in sy.registry.search_models("ir%")] == ["iris"]
+    assert [m.name for m in sy.registry.search_models("ir%")] == ["iris", "iris-copy"]
     with pytest.raises(NotFound, match="has no version 9"):
         sy.registry.get_version("iris", 9)
     with pytest.raises(NotFound, match="Model 'ghost' is not registered"):
