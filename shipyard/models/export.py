@@ -23,6 +23,30 @@ def _to_onnx_sklearn(model: Any, example: np.ndarray) -> Any:
         raise InvalidInput(f"skl2onnx cannot convert this {type(model).__name__}: {exc}.") from exc
 
 
+def _to_onnx_boosted(flavor: str, model: Any, example: np.ndarray) -> Any:
+    try:
+        from onnxmltools.convert import convert_lightgbm, convert_xgboost
+        from onnxmltools.convert.common.data_types import FloatTensorType
+    except ImportError:
+        raise MissingDependency.for_extra(
+            "onnxmltools", "onnx", "Exporting boosted trees to ONNX"
+        ) from None
+    types = [("input", FloatTensorType([None, example.shape[1]]))]
+    try:
+        if flavor == "xgboost":
+            import copy
+
+            plain = copy.deepcopy(model)
+            plain.get_booster().feature_names = None  # the converter reads features by position
+            return convert_xgboost(plain, initial_types=types)
+        return convert_lightgbm(model.booster, initial_types=types, zipmap=False)
+    except Exception as exc:  # converters raise many kinds of errors
+        raise InvalidInput(f"onnxmltools cannot convert this {flavor} model: {exc}.") from exc
+
+
+_CONVERTERS = {"sklearn", "xgboost", "lightgbm"}
+
+
 def export(
     uri: str,
     output: str | Path,
@@ -37,16 +61,17 @@ def export(
     The ONNX model's predictions are compared with the original's on the saved
     input example first: labels must match, and probabilities (or regression
     outputs) agree within ``tolerance``; otherwise nothing is written.
-    Scikit-learn models are supported now.
+    Scikit-learn (skl2onnx), XGBoost and LightGBM (onnxmltools) models are supported.
     """
     from shipyard.models import load
 
     if format != "onnx":
         raise InvalidInput(f"Models export to 'onnx'; got format {format!r}.")
     predictor = load(uri, allow_pickle=allow_pickle, client=client)
-    if predictor.flavor != "sklearn":
+    if predictor.flavor not in _CONVERTERS:
         raise InvalidInput(
-            f"ONNX export of {predictor.flavor} models is not supported yet; scikit-learn models export today."
+            f"ONNX export of {predictor.flavor} models is not supported yet; scikit-learn, XGBoost "
+            "and LightGBM models export today."
         )
     if predictor.input_example is None or predictor.signature is None:
         raise InvalidInput(f"{uri} has no input example; log it with input_example= to export it.")
@@ -54,7 +79,10 @@ def export(
 
     example = predictor.signature.prepare(pd.DataFrame(predictor.input_example))
     features = example.to_numpy(dtype=np.float32)
-    onnx_model = _to_onnx_sklearn(predictor.model, features)
+    if predictor.flavor == "sklearn":
+        onnx_model = _to_onnx_sklearn(predictor.model, features)
+    else:
+        onnx_model = _to_onnx_boosted(predictor.flavor, predictor.model, features)
     import onnxruntime
 
     session = onnxruntime.InferenceSession(

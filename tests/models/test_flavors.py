@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import pandas as pd
 import pytest
 from lightgbm import LGBMClassifier, LGBMRegressor
 from sklearn.datasets import load_breast_cancer, load_diabetes
@@ -17,6 +18,11 @@ from xgboost import XGBClassifier, XGBRegressor
 
 import shipyard as sy
 from shipyard.errors import InvalidInput
+
+
+class Doubler:
+    def predict(self, data):  # type: ignore[no-untyped-def]
+        return np.asarray(data["x"]) * 2
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +72,8 @@ def test_gradient_boosting_regressors(sqlite_home: Path, model) -> None:  # type
     [
         make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)),
         RandomForestClassifier(n_estimators=10, random_state=0),
+        XGBClassifier(n_estimators=10, max_depth=3),
+        LGBMClassifier(n_estimators=10, verbose=-1),
     ],
 )
 def test_export_to_onnx_matches_the_original(
@@ -94,8 +102,13 @@ def test_export_refusals(sqlite_home: Path, tumours, tmp_path: Path) -> None:  #
         )
     with pytest.raises(InvalidInput, match="has no input example"):
         sy.models.export(bare.uri, tmp_path / "a.onnx")
-    with pytest.raises(InvalidInput, match="ONNX export of lightgbm models is not supported yet"):
-        sy.models.export(boosted.uri, tmp_path / "b.onnx")
+    assert boosted.manifest["flavor"] == "lightgbm"
+    with sy.start_run("m"):
+        custom = sy.models.log(
+            Doubler(), name="custom", input_example=pd.DataFrame({"x": [1.0, 2.0]})
+        )
+    with pytest.raises(InvalidInput, match="ONNX export of python models is not supported yet"):
+        sy.models.export(custom.uri, tmp_path / "b.onnx", allow_pickle=True)
     with pytest.raises(InvalidInput, match="export to 'onnx'"):
         sy.models.export(bare.uri, tmp_path / "c.tflite", format="tflite")
     assert not list(tmp_path.glob("*.onnx"))
