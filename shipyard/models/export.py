@@ -44,7 +44,36 @@ def _to_onnx_boosted(flavor: str, model: Any, example: np.ndarray) -> Any:
         raise InvalidInput(f"onnxmltools cannot convert this {flavor} model: {exc}.") from exc
 
 
-_CONVERTERS = {"sklearn", "xgboost", "lightgbm"}
+def _to_onnx_torch(module: Any, example: np.ndarray) -> Any:
+    import io
+    import warnings
+
+    import onnx
+    import torch
+
+    buffer = io.BytesIO()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter(
+                "ignore"
+            )  # the TorchScript-based exporter is deprecated but exact
+            torch.onnx.export(
+                module,
+                (torch.from_numpy(example),),
+                buffer,
+                input_names=["input"],
+                output_names=["output"],
+                dynamic_axes={"input": {0: "rows"}, "output": {0: "rows"}},
+                dynamo=False,
+            )
+    except Exception as exc:  # exporters raise many kinds of errors
+        raise InvalidInput(
+            f"torch.onnx cannot export this {type(module).__name__}: {exc}."
+        ) from exc
+    return onnx.load_from_string(buffer.getvalue())
+
+
+_CONVERTERS = {"sklearn", "xgboost", "lightgbm", "pytorch"}
 
 
 def export(
@@ -61,7 +90,8 @@ def export(
     The ONNX model's predictions are compared with the original's on the saved
     input example first: labels must match, and probabilities (or regression
     outputs) agree within ``tolerance``; otherwise nothing is written.
-    Scikit-learn (skl2onnx), XGBoost and LightGBM (onnxmltools) models are supported.
+    Scikit-learn (skl2onnx), XGBoost and LightGBM (onnxmltools) and PyTorch
+    (torch.onnx) models are supported.
     """
     from shipyard.models import load
 
@@ -70,8 +100,8 @@ def export(
     predictor = load(uri, allow_pickle=allow_pickle, client=client)
     if predictor.flavor not in _CONVERTERS:
         raise InvalidInput(
-            f"ONNX export of {predictor.flavor} models is not supported yet; scikit-learn, XGBoost "
-            "and LightGBM models export today."
+            f"ONNX export of {predictor.flavor} models is not supported; scikit-learn, XGBoost, "
+            "LightGBM and PyTorch models export."
         )
     if predictor.input_example is None or predictor.signature is None:
         raise InvalidInput(f"{uri} has no input example; log it with input_example= to export it.")
@@ -81,6 +111,8 @@ def export(
     features = example.to_numpy(dtype=np.float32)
     if predictor.flavor == "sklearn":
         onnx_model = _to_onnx_sklearn(predictor.model, features)
+    elif predictor.flavor == "pytorch":
+        onnx_model = _to_onnx_torch(predictor.model.module, features)
     else:
         onnx_model = _to_onnx_boosted(predictor.flavor, predictor.model, features)
     import onnxruntime

@@ -107,8 +107,33 @@ def test_export_refusals(sqlite_home: Path, tumours, tmp_path: Path) -> None:  #
         custom = sy.models.log(
             Doubler(), name="custom", input_example=pd.DataFrame({"x": [1.0, 2.0]})
         )
-    with pytest.raises(InvalidInput, match="ONNX export of python models is not supported yet"):
+    with pytest.raises(InvalidInput, match="ONNX export of python models is not supported"):
         sy.models.export(custom.uri, tmp_path / "b.onnx", allow_pickle=True)
     with pytest.raises(InvalidInput, match="export to 'onnx'"):
         sy.models.export(bare.uri, tmp_path / "c.tflite", format="tflite")
     assert not list(tmp_path.glob("*.onnx"))
+
+
+@pytest.mark.parametrize(("kind", "fmt"), [("Net", "torchscript"), ("Unscriptable", "state_dict")])
+def test_pytorch_modules_round_trip_and_export(
+    sqlite_home: Path, tmp_path: Path, kind: str, fmt: str
+) -> None:
+    import torch
+
+    from tests.models import torch_nets
+
+    torch.manual_seed(0)
+    module = getattr(torch_nets, kind)(n_in=4)
+    X = pd.DataFrame(np.random.default_rng(0).random((20, 4)), columns=list("abcd"))
+    with sy.start_run("t"):
+        info = sy.models.log(module, input_example=X.head(), init_args={"n_in": 4})
+    assert info.manifest["flavor"] == "pytorch"
+    assert info.manifest["flavor_options"]["format"] == fmt
+    assert not info.manifest["uses_pickle"]
+    expected = module(torch.tensor(X.to_numpy(), dtype=torch.float32)).detach().numpy()
+    assert np.allclose(sy.models.load(info.uri).predict(X), expected, atol=1e-6)
+    if fmt == "torchscript":
+        path = sy.models.export(info.uri, tmp_path / "net.onnx")
+        with sy.start_run("t"):
+            onnx_info = sy.models.log(onnx.load(path), name="onnx", input_example=X.head())
+        assert np.allclose(sy.models.load(onnx_info.uri).predict(X), expected, atol=1e-5)

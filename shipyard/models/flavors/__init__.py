@@ -21,6 +21,7 @@ FLAVORS = {
     "xgboost": "shipyard.models.flavors.xgboost",
     "lightgbm": "shipyard.models.flavors.lightgbm",
     "onnx": "shipyard.models.flavors.onnx",
+    "pytorch": "shipyard.models.flavors.pytorch",
     "python": "shipyard.models.flavors.python",
 }
 
