@@ -13,7 +13,6 @@ returns a :class:`Predictor` that checks input against the signature.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import json
 import platform
@@ -27,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from shipyard._version import __version__
+from shipyard.artifacts.base import file_digest
 from shipyard.errors import InvalidInput
 from shipyard.models.flavors import detect_flavor, get_flavor
 from shipyard.models.signature import Signature, infer_signature
@@ -111,14 +111,6 @@ def _installed(name: str) -> str | None:
     return None
 
 
-def _sha256(path: Path) -> str:
-    sha = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            sha.update(chunk)
-    return sha.hexdigest()
-
-
 def _example_records(example: Any) -> Any:
     import pandas as pd
 
@@ -176,7 +168,7 @@ def save_folder(
         "metrics": metrics or {},
         "created_ms": now_ms(),
         "files": {
-            p.relative_to(folder).as_posix(): _sha256(p)
+            p.relative_to(folder).as_posix(): file_digest(p).digest
             for p in sorted(folder.rglob("*"))
             if p.is_file()
         },
@@ -256,7 +248,7 @@ def load_folder(folder: Path, *, allow_pickle: bool = False, uri: str = "") -> P
         path = folder / name
         if not path.is_file():
             raise InvalidInput(f"{where} is incomplete: {name} is missing. Log the model again.")
-        if _sha256(path) != expected:
+        if file_digest(path).digest != expected:
             raise InvalidInput(
                 f"{where} was tampered with or truncated: {name} does not match its recorded digest. "
                 "Refusing to load it."

@@ -12,7 +12,6 @@ after registration is refused.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import shutil
@@ -20,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from shipyard.artifacts.base import file_digest
 from shipyard.errors import InvalidInput, NotFound
 from shipyard.models.package import MANIFEST
 from shipyard.store.entities import ModelVersion
@@ -100,7 +100,7 @@ def materialize(resolved: ResolvedModel, client: Any) -> Path:
         for record in records:
             target = partial / record.path[len(resolved.path) :].lstrip("/")
             client.blobs.download(record.digest, target)
-            if _sha256(target) != record.digest:
+            if file_digest(target).digest != record.digest:
                 shutil.rmtree(partial, ignore_errors=True)
                 raise InvalidInput(
                     f"{resolved.uri}: the stored file {record.path} does not match its digest: it was "
@@ -110,11 +110,3 @@ def materialize(resolved: ResolvedModel, client: Any) -> Path:
         shutil.rmtree(cache, ignore_errors=True)
         partial.rename(cache)
     return cache
-
-
-def _sha256(path: Path) -> str:
-    sha = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            sha.update(chunk)
-    return sha.hexdigest()
