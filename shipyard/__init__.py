@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from shipyard._version import __version__
 
 if TYPE_CHECKING:
-    from shipyard import data, models, registry
+    from shipyard import data, models, registry, serving
     from shipyard.errors import (
         AlreadyExists,
         Conflict,
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
         start_run,
     )
 
-_SUBMODULES = {"data", "models", "registry"}
+_SUBMODULES = {"data", "models", "registry", "serving"}
 
 _LAZY = {
     # tracking

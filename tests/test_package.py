@@ -35,6 +35,7 @@ PUBLIC_NAMES = [
     "registry",
     "search_runs",
     "seed_everything",
+    "serving",
     "start_run",
 ]
 

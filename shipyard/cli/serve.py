@@ -1,0 +1,49 @@
+"""``shipyard serve``: the model server."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from shipyard.cli import _context
+
+
+def serve(
+    model: Annotated[
+        str, typer.Argument(help="models:/name@alias, models:/name/3 or runs:/<id>/model.")
+    ],
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    deployment: Annotated[
+        str | None, typer.Option(help="Name for the prediction log (default: from the URI).")
+    ] = None,
+    max_body_mb: Annotated[float, typer.Option(help="Largest request body, in MB.")] = 10.0,
+    max_batch_rows: Annotated[int, typer.Option(help="Most rows in one model call.")] = 512,
+    no_log: Annotated[bool, typer.Option("--no-log", help="Do not log predictions.")] = False,
+    allow_pickle: Annotated[
+        bool, typer.Option("--allow-pickle", help="Serve pickle-based models.")
+    ] = False,
+) -> None:
+    """Serve a model over HTTP: /predict, /feedback, /livez, /readyz, /metrics."""
+    from shipyard.serving.server import run
+
+    settings = _context.settings()
+    import os
+
+    os.environ["SHIPYARD_HOME"] = str(settings.home)
+    typer.echo(
+        f"Serving {model} on http://{host}:{port} ({workers} worker(s)); ready when /readyz answers 200."
+    )
+    run(
+        model,
+        host=host,
+        port=port,
+        workers=workers,
+        deployment=deployment,
+        max_body_bytes=int(max_body_mb * (1 << 20)),
+        max_batch_rows=max_batch_rows,
+        log_predictions=not no_log,
+        allow_pickle=allow_pickle,
+    )

@@ -1,0 +1,42 @@
+"""Serving: a fast model server, prediction logging, labels.
+
+shipyard serve models:/churn@champion --port 8000
+
+sy.serving.read_predictions("churn-champion")     # the prediction log as an Arrow table
+sy.serving.log_labels("churn-champion", {request_id: 1})
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+__all__ = ["log_labels", "read_labels", "read_predictions"]
+
+
+def _folder(deployment: str, home: str | Path | None) -> Path:
+    from shipyard.config import load_settings
+
+    return Path(load_settings(home=home).home) / "predictions" / deployment
+
+
+def read_predictions(
+    deployment: str, start_ms: int | None = None, end_ms: int | None = None, *, home: Any = None
+) -> Any:
+    """The deployment's logged predictions (closed segments) as a pyarrow Table, one row per input row."""
+    from shipyard.serving.predlog import read_predictions as read
+
+    return read(_folder(deployment, home) / "requests", start_ms, end_ms)
+
+
+def log_labels(deployment: str, labels: dict[str, Any], *, home: Any = None) -> int:
+    """Attach ground-truth labels to request ids (as ``POST /feedback`` does)."""
+    from shipyard.serving.predlog import write_labels
+
+    return write_labels(_folder(deployment, home) / "labels", labels)
+
+
+def read_labels(deployment: str, *, home: Any = None) -> Any:
+    from shipyard.serving.predlog import read_labels as read
+
+    return read(_folder(deployment, home) / "labels")

@@ -1,0 +1,230 @@
+"""The prediction log: every request's inputs and outputs, in append-only Arrow segments.
+
+The request path only appends to an in-memory buffer. A background thread
+writes the buffer every ``flush_interval`` seconds to the open segment (an Arrow
+IPC stream, ``*.arrow.partial``) and rotates segments by size and age into
+``*.arrow``. Memory is bounded: past ``max_pending_rows`` waiting rows, new
+rows are dropped and counted (exported as a metric), never silently lost and
+never blocking a request.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from shipyard.store.ids import new_id, now_ms
+
+__all__ = ["PredictionLogger", "read_labels", "read_predictions", "write_labels"]
+
+
+class PredictionLogger:
+    def __init__(
+        self,
+        folder: Path,
+        deployment: str,
+        *,
+        flush_interval: float = 0.5,
+        segment_bytes: int = 64 << 20,
+        segment_seconds: float = 300.0,
+        max_pending_rows: int = 1_000_000,
+    ) -> None:
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.deployment = deployment
+        self.flush_interval = flush_interval
+        self.segment_bytes = segment_bytes
+        self.segment_seconds = segment_seconds
+        self.max_pending_rows = max_pending_rows
+        self.dropped = 0
+        self.written = 0
+        self._pending: list[tuple[Any, ...]] = []
+        self._pending_rows = 0
+        self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._writer: pa.ipc.RecordBatchStreamWriter | None = None
+        self._sink: Any = None
+        self._segment: Path | None = None
+        self._opened = 0.0
+        self._schema: pa.Schema | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="shipyard-predlog", daemon=True)
+        self._thread.start()
+
+    # -- the request path: an append under a lock ----------------------------------------
+
+    def log(
+        self,
+        request_id: str,
+        model_version: str,
+        columns: Sequence[str],
+        values: Any,
+        predictions: Any,
+        probabilities: Any,
+        latency_ms: float,
+    ) -> None:
+        n = len(predictions)
+        with self._lock:
+            if self._pending_rows + n > self.max_pending_rows:
+                self.dropped += n
+                return
+            self._pending.append(
+                (
+                    request_id,
+                    now_ms(),
+                    model_version,
+                    list(columns),
+                    values,
+                    predictions,
+                    probabilities,
+                    latency_ms,
+                )
+            )
+            self._pending_rows += n
+
+    # -- the writer thread -----------------------------------------------------------------
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.flush_interval):
+            try:
+                self._write()
+            except Exception:  # keep logging alive; the failure shows as rows never written
+                pass
+
+    def _batch(self, items: list[tuple[Any, ...]]) -> pa.RecordBatch:
+        ids, times, versions, latencies, row_numbers = [], [], [], [], []
+        columns = items[0][3]
+        inputs: list[list[Any]] = [[] for _ in columns]
+        preds: list[Any] = []
+        probas: list[Any] = []
+        for request_id, ts, version, cols, values, predictions, probabilities, latency in items:
+            n = len(predictions)
+            ids += [request_id] * n
+            times += [ts] * n
+            versions += [version] * n
+            latencies += [latency] * n
+            row_numbers += list(range(n))
+            matrix = values if isinstance(values, np.ndarray) else None
+            for j in range(len(cols)):
+                inputs[j] += (
+                    matrix[:, j].tolist() if matrix is not None else [row[j] for row in values]
+                )
+            preds += np.asarray(predictions).tolist()
+            probas += (
+                np.asarray(probabilities).tolist() if probabilities is not None else [None] * n
+            )
+        arrays = {
+            "request_id": pa.array(ids, pa.string()),
+            "ts_ms": pa.array(times, pa.int64()),
+            "deployment": pa.array([self.deployment] * len(ids), pa.string()),
+            "model_version": pa.array(versions, pa.string()),
+            "latency_ms": pa.array(latencies, pa.float64()),
+            "row": pa.array(row_numbers, pa.int32()),
+        }
+        for name, column in zip(columns, inputs, strict=True):
+            arrays[f"input.{name}"] = pa.array(column)
+        arrays["prediction"] = pa.array(preds)
+        arrays["probabilities"] = pa.array(probas, pa.list_(pa.float64()))
+        return pa.record_batch(list(arrays.values()), names=list(arrays))
+
+    def _write(self) -> None:
+        with self._write_lock:
+            with self._lock:
+                items, self._pending, self._pending_rows = self._pending, [], 0
+            if items:
+                # rows of different model versions may have different inputs: one batch per shape
+                groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+                for item in items:
+                    groups.setdefault(tuple(item[3]), []).append(item)
+                for group in groups.values():
+                    batch = self._batch(group)
+                    if self._schema is not None and not batch.schema.equals(self._schema):
+                        self._rotate()
+                    if self._writer is None:
+                        self._open(batch.schema)
+                    self._writer.write_batch(batch)  # type: ignore[union-attr]
+                    self.written += batch.num_rows
+                self._sink.flush()
+            if self._writer is not None and (
+                self._sink.tell() >= self.segment_bytes
+                or time.monotonic() - self._opened >= self.segment_seconds
+            ):
+                self._rotate()
+
+    def _open(self, schema: pa.Schema) -> None:
+        self._segment = self.folder / f"{new_id()}.arrow.partial"
+        self._sink = open(self._segment, "wb")  # noqa: SIM115 - closed in _rotate
+        self._writer = pa.ipc.new_stream(self._sink, schema)
+        self._schema = schema
+        self._opened = time.monotonic()
+
+    def _rotate(self) -> None:
+        if self._writer is None:
+            return
+        self._writer.close()
+        self._sink.close()
+        assert self._segment is not None
+        self._segment.rename(self._segment.with_suffix(""))  # drop ".partial"
+        self._writer = self._sink = self._segment = self._schema = None
+
+    def flush(self) -> None:
+        """Write everything pending and close the segment, so readers see it."""
+        self._write()
+        with self._write_lock:
+            self._rotate()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+        self.flush()
+
+
+def read_predictions(
+    folder: Path, start_ms: int | None = None, end_ms: int | None = None
+) -> pa.Table:
+    """Closed segments of a deployment's prediction log, optionally within [start, end)."""
+    tables = []
+    for path in sorted(Path(folder).glob("*.arrow")):
+        with pa.OSFile(str(path), "rb") as source:
+            tables.append(pa.ipc.open_stream(source).read_all())
+    if not tables:
+        return pa.table(
+            {"request_id": pa.array([], pa.string()), "ts_ms": pa.array([], pa.int64())}
+        )
+    table = pa.concat_tables(tables, promote_options="permissive")
+    if start_ms is not None or end_ms is not None:
+        import pyarrow.compute as pc
+
+        mask = pc.greater_equal(table["ts_ms"], start_ms or 0)
+        if end_ms is not None:
+            mask = pc.and_(mask, pc.less(table["ts_ms"], end_ms))
+        table = table.filter(mask)
+    return table
+
+
+def write_labels(folder: Path, labels: dict[str, Any]) -> int:
+    """Append ground-truth labels for request ids as a labels segment."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    table = pa.table(
+        {
+            "request_id": pa.array(list(labels), pa.string()),
+            "label": pa.array([labels[k] for k in labels]),
+            "ts_ms": pa.array([now_ms()] * len(labels), pa.int64()),
+        }
+    )
+    partial = folder / f"{new_id()}.arrow.partial"
+    with pa.OSFile(str(partial), "wb") as sink, pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    partial.rename(partial.with_suffix(""))
+    return table.num_rows
+
+
+def read_labels(folder: Path) -> pa.Table:
+    return read_predictions(folder)

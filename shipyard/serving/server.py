@@ -1,0 +1,62 @@
+"""Running the model server with uvicorn (uvloop and httptools), in one or several workers.
+
+Workers are separate processes, each with the model loaded; the settings reach
+them through ``SHIPYARD_SERVE_*`` environment variables read by :func:`create_app`.
+uvicorn stops accepting on SIGTERM, finishes in-flight requests, then the
+lifespan shutdown writes the prediction log out.
+"""
+
+from __future__ import annotations
+
+import os
+
+from shipyard.serving.app import ModelServer
+
+__all__ = ["create_app", "run"]
+
+
+def create_app() -> ModelServer:
+    """The app a worker serves, configured from the environment."""
+    return ModelServer(
+        os.environ["SHIPYARD_SERVE_MODEL"],
+        home=os.environ.get("SHIPYARD_HOME"),
+        deployment=os.environ.get("SHIPYARD_SERVE_DEPLOYMENT") or None,
+        max_body_bytes=int(os.environ.get("SHIPYARD_SERVE_MAX_BODY", str(10 << 20))),
+        max_batch_rows=int(os.environ.get("SHIPYARD_SERVE_MAX_BATCH_ROWS", "512")),
+        log_predictions=os.environ.get("SHIPYARD_SERVE_LOG_PREDICTIONS", "1") == "1",
+        allow_pickle=os.environ.get("SHIPYARD_SERVE_ALLOW_PICKLE", "0") == "1",
+    )
+
+
+def run(
+    model_uri: str,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: int = 1,
+    deployment: str | None = None,
+    max_body_bytes: int = 10 << 20,
+    max_batch_rows: int = 512,
+    log_predictions: bool = True,
+    allow_pickle: bool = False,
+) -> None:
+    import uvicorn
+
+    os.environ["SHIPYARD_SERVE_MODEL"] = model_uri
+    os.environ["SHIPYARD_SERVE_DEPLOYMENT"] = deployment or ""
+    os.environ["SHIPYARD_SERVE_MAX_BODY"] = str(max_body_bytes)
+    os.environ["SHIPYARD_SERVE_MAX_BATCH_ROWS"] = str(max_batch_rows)
+    os.environ["SHIPYARD_SERVE_LOG_PREDICTIONS"] = "1" if log_predictions else "0"
+    os.environ["SHIPYARD_SERVE_ALLOW_PICKLE"] = "1" if allow_pickle else "0"
+    uvicorn.run(
+        "shipyard.serving.server:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_level="warning",
+        timeout_graceful_shutdown=30,
+    )
