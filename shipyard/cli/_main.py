@@ -16,7 +16,7 @@ from shipyard.cli.demo import demo
 from shipyard.cli.experiments import experiments_app
 from shipyard.cli.models import models_app
 from shipyard.cli.runs import runs_app
-from shipyard.cli.serve import serve
+from shipyard.cli.serve import predict, serve
 from shipyard.errors import ShipyardError
 
 app = typer.Typer(
@@ -34,6 +34,7 @@ app.add_typer(models_app, name="models")
 app.add_typer(db_app, name="db")
 app.command("demo")(demo)
 app.command("serve")(serve)
+app.command("predict")(predict)
 
 
 def _version(value: bool) -> None:

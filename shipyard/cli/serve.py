@@ -47,3 +47,31 @@ def serve(
         log_predictions=not no_log,
         allow_pickle=allow_pickle,
     )
+
+
+def predict(
+    model: Annotated[
+        str, typer.Argument(help="models:/name@alias, models:/name/3 or runs:/<id>/model.")
+    ],
+    source: Annotated[str, typer.Argument(help="CSV or Parquet file, or a folder of them.")],
+    output: Annotated[str, typer.Option("--output", "-o", help="Parquet file to write.")],
+    batch_rows: Annotated[int, typer.Option(help="Rows per model call.")] = 100_000,
+    allow_pickle: Annotated[
+        bool, typer.Option("--allow-pickle", help="Allow pickle-based models.")
+    ] = False,
+) -> None:
+    """Score a file of any size in chunks; input columns pass through, predictions are added."""
+    from shipyard.serving import score_file
+
+    result = score_file(
+        model,
+        source,
+        output,
+        batch_rows=batch_rows,
+        allow_pickle=allow_pickle,
+        progress=True,
+        client=_context.tracking_client(),
+    )
+    typer.echo(
+        f"Scored {result.rows:,} rows into {result.output} in {result.seconds:.1f} s ({result.rows_per_second:,.0f} rows/s)."
+    )

@@ -11,7 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-__all__ = ["log_labels", "read_labels", "read_predictions"]
+from shipyard.serving.batch import ScoreResult, score_file
+
+__all__ = ["ScoreResult", "log_labels", "read_labels", "read_predictions", "score_file"]
 
 
 def _folder(deployment: str, home: str | Path | None) -> Path:

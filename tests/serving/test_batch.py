@@ -1,0 +1,64 @@
+"""Batch scoring of files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_breast_cancer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+import shipyard as sy
+from shipyard.cli import main
+from shipyard.errors import InvalidInput
+
+
+def test_files_are_scored_in_chunks_with_columns_passed_through(
+    sqlite_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(X, y)
+    with sy.start_run("score"):
+        info = sy.models.log(model, input_example=X.head())
+    big = pd.concat([X] * 20, ignore_index=True)
+    big.insert(0, "customer_id", np.arange(len(big)))
+    big.to_csv(tmp_path / "in.csv", index=False)
+    result = sy.serving.score_file(
+        info.uri, tmp_path / "in.csv", tmp_path / "out.parquet", batch_rows=1000, progress=False
+    )
+    scored = pd.read_parquet(tmp_path / "out.parquet")
+    assert result.rows == len(big) == len(scored)
+    assert scored["customer_id"].tolist() == big["customer_id"].tolist()
+    assert (scored["prediction"].to_numpy() == model.predict(big[X.columns])).all()
+    assert np.allclose(scored["probability_1"], model.predict_proba(big[X.columns])[:, 1])
+    with pytest.raises(SystemExit) as code:
+        main(
+            [
+                "--home",
+                str(sqlite_home),
+                "predict",
+                info.uri,
+                str(tmp_path / "in.csv"),
+                "-o",
+                str(tmp_path / "cli.parquet"),
+            ]
+        )
+    assert code.value.code == 0
+    assert f"Scored {len(big):,} rows" in capsys.readouterr().out
+    with pytest.raises(
+        InvalidInput, match=r"lacks the model's input column\(s\) \['mean radius'\]"
+    ):
+        sy.serving.score_file(
+            info.uri,
+            big.drop(columns=["mean radius"]).pipe(
+                lambda d: d.to_parquet(tmp_path / "x.parquet") or tmp_path / "x.parquet"
+            ),
+            tmp_path / "o.parquet",
+        )
+    with pytest.raises(InvalidInput, match=r"\.parquet file"):
+        sy.serving.score_file(info.uri, tmp_path / "in.csv", tmp_path / "out.csv")
+    assert not list(tmp_path.glob(".*.partial"))
