@@ -49,16 +49,11 @@ def test_files_are_scored_in_chunks_with_columns_passed_through(
         )
     assert code.value.code == 0
     assert f"Scored {len(big):,} rows" in capsys.readouterr().out
+    big.drop(columns=["mean radius"]).to_parquet(tmp_path / "partial.parquet")
     with pytest.raises(
         InvalidInput, match=r"lacks the model's input column\(s\) \['mean radius'\]"
     ):
-        sy.serving.score_file(
-            info.uri,
-            big.drop(columns=["mean radius"]).pipe(
-                lambda d: d.to_parquet(tmp_path / "x.parquet") or tmp_path / "x.parquet"
-            ),
-            tmp_path / "o.parquet",
-        )
+        sy.serving.score_file(info.uri, tmp_path / "partial.parquet", tmp_path / "o.parquet")
     with pytest.raises(InvalidInput, match=r"\.parquet file"):
         sy.serving.score_file(info.uri, tmp_path / "in.csv", tmp_path / "out.csv")
     assert not list(tmp_path.glob(".*.partial"))
