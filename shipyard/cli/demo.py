@@ -168,6 +168,7 @@ def demo(
         )
     console.print(table)
     _registry_stage(console, ranked, holdout)
+    _serving_stage(console, client.settings.home, holdout)
     console.print(
         f"Lineage: {train_set.uri} (split from {cleaned.uri}, cleaned from {cleaned.parents()[0].uri}) "
         f"was read by {len(train_set.consumers())} runs; models:/{MODEL}@champion came from one of them.\n"
@@ -314,4 +315,94 @@ def _registry_stage(console: Any, ranked: Any, holdout: Any) -> None:
     holder = registry.get_model(MODEL).aliases["champion"]
     console.print(
         f"models:/{MODEL}@champion is version {holder}. History: shipyard models history {MODEL}"
+    )
+
+
+def _serving_stage(console: Any, home: Any, holdout: Any, requests: int = 400) -> None:
+    """Serve the champion, send a burst of requests, post labels, show the prediction log."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+    import numpy as np
+
+    from shipyard import serving
+
+    console.rule("[bold]4. Serving[/]: the champion behind HTTP, with a prediction log")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    deployment = f"{MODEL}-champion"
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "shipyard",
+            "--home",
+            str(home),
+            "serve",
+            f"models:/{MODEL}@champion",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ},
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if server.poll() is not None:
+                raise RuntimeError(f"the server exited: {server.stderr.read().decode()}")  # type: ignore[union-attr]
+            try:
+                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("the server did not become ready within 60 s")
+            time.sleep(0.1)  # polling readiness
+        frame = holdout.to_pandas()
+        features = frame.drop(columns=["target", "size"])
+        bodies = [
+            features.iloc[[i % len(features)]].to_json(orient="records") for i in range(requests)
+        ]
+        latencies: list[float] = []
+
+        def send(body: str) -> dict:
+            started = time.perf_counter()
+            answer = client.post("/predict", content=body).json()
+            latencies.append(time.perf_counter() - started)
+            return answer
+
+        with httpx.Client(base_url=url) as client, ThreadPoolExecutor(16) as pool:
+            started = time.perf_counter()
+            answers = list(pool.map(send, bodies))
+            elapsed = time.perf_counter() - started
+            feedback = [
+                {"request_id": a["request_id"], "label": int(frame["target"].iloc[i % len(frame)])}
+                for i, a in enumerate(answers[: len(frame)])
+            ]
+            client.post("/feedback", json=feedback)
+        p50, p99 = np.percentile(latencies, [50, 99]) * 1000
+        console.print(
+            f"Served models:/{MODEL}@champion on {url}: {requests} one-row requests from 16 threads in "
+            f"{elapsed:.2f} s = {requests / elapsed:,.0f} requests/s, p50 {p50:.1f} ms, p99 {p99:.1f} ms "
+            "(client and server share this machine's cores)."
+        )
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+    log = serving.read_predictions(deployment, home=home)
+    labels = serving.read_labels(deployment, home=home)
+    console.print(
+        f"The prediction log of {deployment} holds {log.num_rows} rows ({len(log.column_names)} columns: "
+        f"request id, time, model version, latency, every input, prediction, probabilities), and "
+        f"{labels.num_rows} labels came back through /feedback, ready for monitoring."
     )
