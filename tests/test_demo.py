@@ -63,9 +63,9 @@ def test_demo_runs_the_loop_and_records_it(tmp_path: Path) -> None:
     # the serving stage: every request of the burst is in the prediction log, labels came back
     from shipyard import serving
 
-    log = serving.read_predictions("breast-cancer-classifier-champion", home=home)
+    log = serving.read_predictions("breast-cancer-classifier", home=home)
     assert log.num_rows == 400
     assert set(log["model_version"].to_pylist()) == {"1"}
-    assert serving.read_labels("breast-cancer-classifier-champion", home=home).num_rows == 112
+    assert serving.read_labels("breast-cancer-classifier", home=home).num_rows == 112
     assert "requests/s" in done.stdout
     client.close()

@@ -13,6 +13,7 @@ from shipyard.cli import _context
 from shipyard.cli.data import data_app
 from shipyard.cli.db import db_app
 from shipyard.cli.demo import demo
+from shipyard.cli.deploy import deploy_app
 from shipyard.cli.experiments import experiments_app
 from shipyard.cli.models import models_app
 from shipyard.cli.runs import runs_app
@@ -32,6 +33,7 @@ app.add_typer(runs_app, name="runs")
 app.add_typer(data_app, name="data")
 app.add_typer(models_app, name="models")
 app.add_typer(db_app, name="db")
+app.add_typer(deploy_app, name="deploy")
 app.command("demo")(demo)
 app.command("serve")(serve)
 app.command("predict")(predict)

@@ -338,7 +338,7 @@ def _serving_stage(console: Any, home: Any, holdout: Any, requests: int = 400) -
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     url = f"http://127.0.0.1:{port}"
-    deployment = f"{MODEL}-champion"
+    deployment = MODEL
     server = subprocess.Popen(
         [
             sys.executable,

@@ -25,8 +25,22 @@ def serve(
     allow_pickle: Annotated[
         bool, typer.Option("--allow-pickle", help="Serve pickle-based models.")
     ] = False,
+    poll_seconds: Annotated[
+        float,
+        typer.Option(
+            help="How often to look for alias and deployment changes (0: never; serve what was loaded)."
+        ),
+    ] = 5.0,
 ) -> None:
-    """Serve a model over HTTP: /predict, /feedback, /livez, /readyz, /metrics."""
+    """Serve a model over HTTP: /predict, /feedback, /livez, /readyz, /metrics.
+
+    The deployment (named after the model unless --deployment says otherwise)
+    decides which versions answer: the alias's holder, and a candidate on canary
+    or in shadow (see `shipyard deploy`). When the alias or the deployment
+    changes, the server loads the new version beside the old, warms it up,
+    switches, and lets the old one finish its requests: no restart, no failed
+    request.
+    """
     from shipyard.serving.server import run
 
     settings = _context.settings()
@@ -46,6 +60,7 @@ def serve(
         max_batch_rows=max_batch_rows,
         log_predictions=not no_log,
         allow_pickle=allow_pickle,
+        poll_seconds=poll_seconds,
     )
 
 

@@ -15,17 +15,19 @@ model that raised (with the request id; the server keeps serving).
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import orjson
 
-from shipyard.errors import ShipyardError
-from shipyard.serving.batcher import MicroBatcher
+from shipyard.errors import NotFound, ShipyardError
 from shipyard.serving.codec import Decoded, decode, encode
+from shipyard.serving.deployments import DeploymentSpec, check_deployment_name
 from shipyard.serving.predlog import PredictionLogger, write_labels
+from shipyard.serving.routing import Lane, Plan, Routing
 from shipyard.store.ids import new_id
 
 __all__ = ["ModelServer"]
@@ -34,37 +36,70 @@ _JSON = [(b"content-type", b"application/json")]
 _PROBLEM = [(b"content-type", b"application/problem+json")]
 
 
-class _Metrics:
-    def __init__(self) -> None:
-        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
+_log = logging.getLogger("shipyard.serving")
 
-        self.registry = CollectorRegistry()
+
+class _Metrics:
+    """Prometheus metrics; with several workers, shared through PROMETHEUS_MULTIPROC_DIR."""
+
+    def __init__(self) -> None:
+        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+        self.multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+        registry = None if self.multiprocess else CollectorRegistry()
+        self.registry = registry
         self.requests = Counter(
-            "shipyard_requests", "Prediction requests", ["status"], registry=self.registry
+            "shipyard_requests", "Prediction requests by status", ["status"], registry=registry
+        )
+        self.predictions = Counter(
+            "shipyard_predictions",
+            "Answered prediction requests by model version and role",
+            ["version", "variant"],
+            registry=registry,
         )
         self.latency = Histogram(
             "shipyard_request_seconds",
             "Prediction latency",
-            registry=self.registry,
+            registry=registry,
             buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
         )
         self.batch_rows = Histogram(
             "shipyard_batch_rows",
             "Rows per model call",
-            registry=self.registry,
+            registry=registry,
             buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024),
         )
-        self.errors = Counter("shipyard_errors", "Errors by kind", ["kind"], registry=self.registry)
-        self.log_dropped = Gauge(
+        self.errors = Counter("shipyard_errors", "Errors by kind", ["kind"], registry=registry)
+        self.log_dropped = Counter(
             "shipyard_prediction_log_dropped_rows",
-            "Rows the prediction log dropped",
-            registry=self.registry,
+            "Rows the prediction log dropped because its buffer was full",
+            registry=registry,
         )
-        self.model = Info("shipyard_model", "The model being served", registry=self.registry)
+        self.changes = Counter(
+            "shipyard_deployment_changes",
+            "Routing changes applied (hot swaps, canary and shadow changes)",
+            registry=registry,
+        )
+        self.model = Gauge(
+            "shipyard_model_info",
+            "Model versions being served (1) and retired (0), by role",
+            ["version", "variant", "flavor"],
+            registry=registry,
+            multiprocess_mode="max",
+        )
+
+    def exposition(self) -> bytes:
+        from prometheus_client import CollectorRegistry, generate_latest, multiprocess
+
+        if self.multiprocess:
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)
+            return generate_latest(registry)
+        return generate_latest(self.registry)
 
 
 class ModelServer:
-    """An ASGI app serving one model URI (loaded at startup)."""
+    """An ASGI app serving a model URI, following its deployment and alias as they change."""
 
     def __init__(
         self,
@@ -76,103 +111,150 @@ class ModelServer:
         max_batch_rows: int = 512,
         log_predictions: bool = True,
         allow_pickle: bool = False,
+        poll_seconds: float = 5.0,
     ) -> None:
+        from shipyard.models.uris import parse_model_uri
+
+        kind, parts = parse_model_uri(model_uri)
         self.model_uri = model_uri
+        self.model_name: str | None = parts[0] if kind == "models" else None
         self.home = home
-        self.deployment = deployment or model_uri.replace("models:/", "").replace("/", "-").replace(
-            "@", "-"
-        )
+        self.deployment = check_deployment_name(deployment or self.model_name or "run-" + parts[0])
         self.max_body_bytes = max_body_bytes
         self.max_batch_rows = max_batch_rows
         self.log_predictions = log_predictions
         self.allow_pickle = allow_pickle
+        self.poll_seconds = poll_seconds
         self.metrics = _Metrics()
         self.ready = False
-        self.predictor: Any = None
-        self.version = ""
-        self.batcher: MicroBatcher | None = None
+        self.lanes: dict[str, Lane] = {}
+        self.routing: Routing | None = None
         self.logger: PredictionLogger | None = None
         self.labels_folder: Path | None = None
+        self._client: Any = None
+        self._watcher: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[Any]] = set()
 
-    # -- lifecycle --------------------------------------------------------------------------
+    @property
+    def version(self) -> str:
+        return self.routing.primary.version if self.routing is not None else ""
 
-    def _load(self) -> None:
+    @property
+    def predictor(self) -> Any:
+        return self.routing.primary.predictor if self.routing is not None else None
+
+    # -- what to serve, and loading it (in threads) -----------------------------------------
+
+    def _plan(self) -> Plan:
+        """The versions to serve now: the URI's, and the deployment's candidate if any."""
+        from shipyard.models.uris import resolve
+
+        if self.model_name is None:
+            return Plan(self.model_uri)
+        primary = str(resolve(self.model_uri, self._client).version.version)  # type: ignore[union-attr]
+        try:
+            deployment = self._client.store.deployments.get(
+                self._client.project_id, self.deployment
+            )
+        except NotFound:
+            return Plan(primary)
+        if deployment.model_name != self.model_name:
+            return Plan(primary)
+        spec = DeploymentSpec.from_json(deployment.spec)
+        candidate = str(spec.candidate) if spec.candidate is not None else None
+        if candidate is None or candidate == primary:
+            return Plan(primary, sticky_key=spec.sticky_key)
+        return Plan(primary, candidate, spec.mode, spec.weight, spec.sticky_key)
+
+    def _load_lane(self, version: str) -> Lane:
         from shipyard import models
+
+        uri = self.model_uri if self.model_name is None else f"models:/{self.model_name}/{version}"
+        predictor = models.load(uri, allow_pickle=self.allow_pickle, client=self._client)
+        lane = Lane(version, predictor, max_batch_rows=self.max_batch_rows)
+        lane.warm_up()
+        return lane
+
+    def _load(self) -> tuple[Plan, dict[str, Lane]]:
         from shipyard.config import load_settings
         from shipyard.tracking import TrackingClient
 
-        client = TrackingClient(load_settings(home=self.home))
-        self.predictor = models.load(self.model_uri, allow_pickle=self.allow_pickle, client=client)
-        if self.model_uri.startswith("models:/"):
-            from shipyard.models.uris import resolve
-
-            version = resolve(self.model_uri, client).version
-            self.version = str(version.version) if version else ""
-        self.version = self.version or self.model_uri
-        self.metrics.model.info(
-            {"uri": self.model_uri, "version": self.version, "flavor": self.predictor.flavor}
-        )
-        self.has_proba = bool(
-            self.predictor.manifest.get("flavor_options", {}).get("predict_proba")
-        )
-        if self.predictor.input_example is not None:  # warm up before saying ready
-            self._run(
-                [decode(orjson.dumps(self.predictor.input_example), self.predictor.signature)]
-            )
+        self._client = TrackingClient(load_settings(home=self.home))
+        plan = self._plan()
+        lanes = {v: self._load_lane(v) for v in plan.versions()}
         if self.log_predictions:
-            folder = Path(client.settings.home) / "predictions" / self.deployment
+            folder = Path(self._client.settings.home) / "predictions" / self.deployment
             self.logger = PredictionLogger(folder / "requests", self.deployment)
             self.labels_folder = folder / "labels"
-        client.close()
+        return plan, lanes
+
+    # -- lifecycle --------------------------------------------------------------------------
 
     async def startup(self) -> None:
-        await asyncio.get_running_loop().run_in_executor(None, self._load)
-        self.batcher = MicroBatcher(
-            self._run, max_batch_rows=self.max_batch_rows, on_batch=self._on_batch
-        )
-        self.batcher.start()
+        loop = asyncio.get_running_loop()
+        plan, lanes = await loop.run_in_executor(None, self._load)
+        self._apply(plan, lanes, first=True)
+        if self.model_name is not None and self.poll_seconds > 0:
+            self._watcher = loop.create_task(self._watch())
         self.ready = True
 
     async def shutdown(self) -> None:
         self.ready = False
-        if self.batcher is not None:
-            await self.batcher.close()
+        if self._watcher is not None:
+            self._watcher.cancel()
+        if self._background:
+            await asyncio.wait(self._background, timeout=30)
+        for lane in list(self.lanes.values()):
+            await lane.drain_and_close()
         if self.logger is not None:
             self.logger.close()
+        if self._client is not None:
+            self._client.close()
+
+    def _apply(self, plan: Plan, loaded: dict[str, Lane], first: bool = False) -> None:
+        """Switch to ``plan`` in one assignment; lanes no longer needed drain, then close."""
+        for lane in loaded.values():
+            lane.start(self._on_batch)
+        self.lanes.update(loaded)
+        self.routing = Routing.of(plan, self.lanes)
+        for version in [v for v in self.lanes if v not in plan.versions()]:
+            lane = self.lanes.pop(version)
+            self.metrics.model.labels(version, "retired", lane.flavor).set(0)
+            self._spawn(lane.drain_and_close())
+        for lane, role in ((self.routing.primary, "primary"), (self.routing.candidate, plan.mode)):
+            if lane is not None:
+                self.metrics.model.labels(lane.version, role, lane.flavor).set(1)
+        if not first:
+            self.metrics.changes.inc()
+            _log.warning("now serving %s (deployment %s)", plan, self.deployment)
+
+    async def _watch(self) -> None:
+        """Follow the alias and the deployment: load what changed beside what serves, then swap."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(self.poll_seconds)  # the polling schedule
+            try:
+                plan = await loop.run_in_executor(None, self._plan)
+                if self.routing is None or plan == self.routing.plan:
+                    continue
+                needed = [v for v in plan.versions() if v not in self.lanes]
+                loaded = await loop.run_in_executor(
+                    None, lambda needed=needed: {v: self._load_lane(v) for v in needed}
+                )
+                self._apply(plan, loaded)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # keep serving what serves; say why the change waits
+                self.metrics.errors.labels("deployment_change").inc()
+                _log.warning("could not apply a change of deployment %s: %s", self.deployment, exc)
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def _on_batch(self, requests: int, rows: int) -> None:
         self.metrics.batch_rows.observe(rows)
-
-    # -- the model call (in the model thread) ------------------------------------------------
-
-    def _run(self, inputs: list[Decoded]) -> list[tuple[Any, Any]]:
-        import pandas as pd
-
-        columns = inputs[0].columns
-        if all(isinstance(d.values, np.ndarray) for d in inputs):
-            matrix = inputs[0].values if len(inputs) == 1 else np.vstack([d.values for d in inputs])
-            frame = pd.DataFrame(matrix, columns=columns)
-        else:
-            rows = [
-                row
-                for d in inputs
-                for row in (d.values.tolist() if isinstance(d.values, np.ndarray) else d.values)
-            ]
-            frame = self.predictor.signature.prepare(pd.DataFrame(rows, columns=columns))
-        model = self.predictor.model
-        predictions = np.asarray(model.predict(frame))
-        probabilities = np.asarray(model.predict_proba(frame)) if self.has_proba else None
-        out, start = [], 0
-        for d in inputs:
-            stop = start + d.n
-            out.append(
-                (
-                    predictions[start:stop],
-                    None if probabilities is None else probabilities[start:stop],
-                )
-            )
-            start = stop
-        return out
 
     # -- ASGI ---------------------------------------------------------------------------------
 
@@ -191,22 +273,30 @@ class ModelServer:
         elif path == "/livez":
             await self._json(send, 200, b'{"status":"alive"}')
         elif path == "/readyz":
-            if self.ready:
+            if self.ready and self.routing is not None:
+                plan = self.routing.plan
                 await self._json(
                     send,
                     200,
                     orjson.dumps(
-                        {"status": "ready", "model": self.model_uri, "version": self.version}
+                        {
+                            "status": "ready",
+                            "model": self.model_uri,
+                            "deployment": self.deployment,
+                            "version": plan.primary,
+                            "candidate": plan.candidate,
+                            "mode": plan.mode,
+                            "weight": plan.weight,
+                            "sticky_key": plan.sticky_key,
+                        }
                     ),
                 )
             else:
                 await self._problem(send, 503, "Not ready", "The model is still loading.")
         elif path == "/metrics":
-            from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+            from prometheus_client import CONTENT_TYPE_LATEST
 
-            if self.logger is not None:
-                self.metrics.log_dropped.set(self.logger.dropped)
-            body = generate_latest(self.metrics.registry)
+            body = self.metrics.exposition()
             await send(
                 {
                     "type": "http.response.start",
@@ -265,12 +355,14 @@ class ModelServer:
     async def _predict(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         started = time.perf_counter()
         request_id = new_id()
-        if not self.ready:
+        routing = self.routing
+        if not self.ready or routing is None:
             await self._problem(send, 503, "Not ready", "The model is still loading.", request_id)
             return
         body = await self._body(scope, receive)
         if body is None:
             self.metrics.errors.labels("too_large").inc()
+            self.metrics.requests.labels("413").inc()
             await self._problem(
                 send,
                 413,
@@ -280,7 +372,10 @@ class ModelServer:
             )
             return
         try:
-            decoded = decode(body, self.predictor.signature)
+            decoded = decode(body, routing.primary.predictor.signature)
+            lane, variant = routing.choose(scope.get("headers", ()), decoded)
+            if lane.signature_key != routing.primary.signature_key:
+                decoded = decode(body, lane.predictor.signature)
         except ShipyardError as exc:
             self.metrics.errors.labels("invalid_input").inc()
             self.metrics.requests.labels(str(exc.http_status)).inc()
@@ -289,7 +384,7 @@ class ModelServer:
             )
             return
         try:
-            predictions, probabilities = await self.batcher.submit(decoded)  # type: ignore[union-attr]
+            predictions, probabilities = await lane.predict(decoded)
         except Exception as exc:
             self.metrics.errors.labels("model").inc()
             self.metrics.requests.labels("500").inc()
@@ -302,19 +397,52 @@ class ModelServer:
             )
             return
         elapsed = time.perf_counter() - started
-        await self._json(send, 200, encode(predictions, probabilities, self.version, request_id))
+        await self._json(send, 200, encode(predictions, probabilities, lane.version, request_id))
         self.metrics.latency.observe(elapsed)
         self.metrics.requests.labels("200").inc()
-        if self.logger is not None:
-            self.logger.log(
-                request_id,
-                self.version,
-                decoded.columns,
-                decoded.values,
-                predictions,
-                probabilities,
-                elapsed * 1000,
-            )
+        self.metrics.predictions.labels(lane.version, variant).inc()
+        self._log(request_id, lane.version, variant, decoded, predictions, probabilities, elapsed)
+        shadow = routing.shadow
+        if shadow is not None:
+            self._spawn(self._shadow(shadow, routing.primary, body, decoded, request_id))
+
+    def _log(
+        self,
+        request_id: str,
+        version: str,
+        variant: str,
+        decoded: Decoded,
+        predictions: Any,
+        probabilities: Any,
+        elapsed: float,
+    ) -> None:
+        if self.logger is not None and not self.logger.log(
+            request_id,
+            version,
+            decoded.columns,
+            decoded.values,
+            predictions,
+            probabilities,
+            elapsed * 1000,
+            variant,
+        ):
+            self.metrics.log_dropped.inc(decoded.n)
+
+    async def _shadow(
+        self, lane: Lane, primary: Lane, body: bytes, decoded: Decoded, request_id: str
+    ) -> None:
+        """The candidate answers a copy of the request; its answer is logged, never returned."""
+        started = time.perf_counter()
+        try:
+            if lane.signature_key != primary.signature_key:
+                decoded = decode(body, lane.predictor.signature)
+            predictions, probabilities = await lane.predict(decoded)
+        except Exception:
+            self.metrics.errors.labels("shadow").inc()
+            return
+        self.metrics.predictions.labels(lane.version, "shadow").inc()
+        elapsed = time.perf_counter() - started
+        self._log(request_id, lane.version, "shadow", decoded, predictions, probabilities, elapsed)
 
     async def _feedback(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         body = await self._body(scope, receive)

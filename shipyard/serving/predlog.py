@@ -68,12 +68,14 @@ class PredictionLogger:
         predictions: Any,
         probabilities: Any,
         latency_ms: float,
-    ) -> None:
+        variant: str = "primary",
+    ) -> bool:
+        """Queue one request's rows; False (and counted in ``dropped``) if the buffer is full."""
         n = len(predictions)
         with self._lock:
             if self._pending_rows + n > self.max_pending_rows:
                 self.dropped += n
-                return
+                return False
             self._pending.append(
                 (
                     request_id,
@@ -84,9 +86,11 @@ class PredictionLogger:
                     predictions,
                     probabilities,
                     latency_ms,
+                    variant,
                 )
             )
             self._pending_rows += n
+        return True
 
     # -- the writer thread -----------------------------------------------------------------
 
@@ -98,16 +102,18 @@ class PredictionLogger:
                 pass
 
     def _batch(self, items: list[tuple[Any, ...]]) -> pa.RecordBatch:
-        ids, times, versions, latencies, row_numbers = [], [], [], [], []
+        ids, times, versions, variants, latencies, row_numbers = [], [], [], [], [], []
         columns = items[0][3]
         inputs: list[list[Any]] = [[] for _ in columns]
         preds: list[Any] = []
         probas: list[Any] = []
-        for request_id, ts, version, cols, values, predictions, probabilities, latency in items:
+        for item in items:
+            request_id, ts, version, cols, values, predictions, probabilities, latency, role = item
             n = len(predictions)
             ids += [request_id] * n
             times += [ts] * n
             versions += [version] * n
+            variants += [role] * n
             latencies += [latency] * n
             row_numbers += list(range(n))
             matrix = values if isinstance(values, np.ndarray) else None
@@ -124,6 +130,7 @@ class PredictionLogger:
             "ts_ms": pa.array(times, pa.int64()),
             "deployment": pa.array([self.deployment] * len(ids), pa.string()),
             "model_version": pa.array(versions, pa.string()),
+            "variant": pa.array(variants, pa.string()),
             "latency_ms": pa.array(latencies, pa.float64()),
             "row": pa.array(row_numbers, pa.int32()),
         }

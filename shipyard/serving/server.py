@@ -9,6 +9,7 @@ lifespan shutdown writes the prediction log out.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from shipyard.serving.app import ModelServer
 
@@ -25,6 +26,7 @@ def create_app() -> ModelServer:
         max_batch_rows=int(os.environ.get("SHIPYARD_SERVE_MAX_BATCH_ROWS", "512")),
         log_predictions=os.environ.get("SHIPYARD_SERVE_LOG_PREDICTIONS", "1") == "1",
         allow_pickle=os.environ.get("SHIPYARD_SERVE_ALLOW_PICKLE", "0") == "1",
+        poll_seconds=float(os.environ.get("SHIPYARD_SERVE_POLL_SECONDS", "5")),
     )
 
 
@@ -39,7 +41,11 @@ def run(
     max_batch_rows: int = 512,
     log_predictions: bool = True,
     allow_pickle: bool = False,
+    poll_seconds: float = 5.0,
 ) -> None:
+    import shutil
+    import tempfile
+
     import uvicorn
 
     os.environ["SHIPYARD_SERVE_MODEL"] = model_uri
@@ -48,6 +54,19 @@ def run(
     os.environ["SHIPYARD_SERVE_MAX_BATCH_ROWS"] = str(max_batch_rows)
     os.environ["SHIPYARD_SERVE_LOG_PREDICTIONS"] = "1" if log_predictions else "0"
     os.environ["SHIPYARD_SERVE_ALLOW_PICKLE"] = "1" if allow_pickle else "0"
+    os.environ["SHIPYARD_SERVE_POLL_SECONDS"] = str(poll_seconds)
+    metrics_dir = None
+    if workers > 1:  # workers write their metrics to files that /metrics adds up
+        metrics_dir = tempfile.mkdtemp(prefix="shipyard-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    try:
+        _serve(uvicorn, host, port, workers)
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _serve(uvicorn: Any, host: str, port: int, workers: int) -> None:
     uvicorn.run(
         "shipyard.serving.server:create_app",
         factory=True,

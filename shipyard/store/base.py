@@ -19,6 +19,8 @@ from shipyard.store.entities import (
     ColumnType,
     Dataset,
     DatasetVersion,
+    Deployment,
+    DeploymentEvent,
     EvaluationRecord,
     Experiment,
     GateResultRecord,
@@ -36,6 +38,7 @@ from shipyard.store.entities import (
 __all__ = [
     "ArtifactIndex",
     "DatasetStore",
+    "DeploymentStore",
     "ExperimentStore",
     "LogBatch",
     "MetricStore",
@@ -369,6 +372,41 @@ class RegistryStore(ABC):
         """Evaluations of a version, newest first."""
 
 
+class DeploymentStore(ABC):
+    """Deployments (which model versions take what traffic) and their history."""
+
+    @abstractmethod
+    def get(self, project_id: str, name: str) -> Deployment:
+        """The deployment called ``name``; NotFound if there is none."""
+
+    @abstractmethod
+    def list(self, project_id: str) -> list[Deployment]: ...
+
+    @abstractmethod
+    def save(
+        self,
+        project_id: str,
+        name: str,
+        model_id: str,
+        spec: Mapping[str, object],
+        *,
+        action: str,
+        expected_revision: int,
+        user: str = "",
+        reason: str = "",
+    ) -> Deployment:
+        """Store ``spec`` as the next revision and record the change, atomically.
+
+        ``expected_revision`` is the revision the change was prepared against
+        (0: the deployment must not exist yet); if another change landed first,
+        Conflict.
+        """
+
+    @abstractmethod
+    def history(self, deployment_id: str) -> list[DeploymentEvent]:
+        """Changes of a deployment, oldest first."""
+
+
 class Store(ABC):
     """A metadata store: the per-entity stores, and batched writes across them."""
 
@@ -382,6 +420,7 @@ class Store(ABC):
     artifacts: ArtifactIndex
     datasets: DatasetStore
     registry: RegistryStore
+    deployments: DeploymentStore
 
     @abstractmethod
     def log_batch(self, batch: LogBatch) -> None:

@@ -14,6 +14,8 @@ __all__ = [
     "ColumnType",
     "Dataset",
     "DatasetVersion",
+    "Deployment",
+    "DeploymentEvent",
     "EvaluationRecord",
     "Experiment",
     "GateResultRecord",
@@ -319,4 +321,33 @@ class EvaluationRecord:
     dataset_version_id: str | None
     task: str
     body: str  # JSON
+    created_ms: int
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """A served model's traffic at one revision; ``spec`` is read by ``shipyard.serving``."""
+
+    id: str
+    project_id: str
+    name: str
+    model_id: str
+    model_name: str
+    spec: dict[str, Any]
+    revision: int
+    created_ms: int
+    updated_ms: int
+
+
+@dataclass(frozen=True)
+class DeploymentEvent:
+    """One change of a deployment: the spec it set, by whom, why."""
+
+    id: str
+    deployment_id: str
+    revision: int
+    action: str
+    spec: dict[str, Any]
+    user: str
+    reason: str
     created_ms: int

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -21,49 +19,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import shipyard as sy
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(
-                f"the server exited with {proc.returncode}: {proc.stderr.read().decode()}"
-            )  # type: ignore[union-attr]
-        try:
-            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)  # a readiness poll, bounded by the deadline
-    raise AssertionError("the server did not become ready in time")
-
-
-def _start(home: Path, uri: str, *extra: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    env = {**os.environ, "SHIPYARD_HOME": str(home), "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "shipyard", "serve", uri, "--port", str(port), *extra],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    _wait_ready(url, proc)
-    return proc, url
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.send_signal(signal.SIGTERM)
-    proc.wait(timeout=60)
+from tests.serving.helpers import free_port, start_server, stop_server
 
 
 @pytest.fixture(scope="module")
@@ -81,10 +37,10 @@ def served(sqlite_home: Path, tumours) -> Iterator[tuple[str, Path, subprocess.P
         )
     sy.registry.register(info, "tumours")
     sy.registry.set_alias("tumours", "champion", 1)
-    proc, url = _start(sqlite_home, "models:/tumours@champion")
+    proc, url = start_server(sqlite_home, "models:/tumours@champion")
     yield url, sqlite_home, proc
     if proc.poll() is None:
-        _stop(proc)
+        stop_server(proc)
 
 
 def test_predictions_in_every_body_form(served, tumours) -> None:  # type: ignore[no-untyped-def]
@@ -146,10 +102,7 @@ def test_bad_requests_get_problem_json(served, tumours) -> None:  # type: ignore
     metrics = httpx.get(f"{url}/metrics").text
     assert 'shipyard_requests_total{status="422"} 3.0' in metrics
     assert 'shipyard_errors_total{kind="too_large"} 1.0' in metrics
-    assert (
-        'shipyard_model_info{flavor="sklearn",uri="models:/tumours@champion",version="1"} 1.0'
-        in metrics
-    )
+    assert 'shipyard_model_info{flavor="sklearn",variant="primary",version="1"} 1.0' in metrics
 
 
 def test_concurrent_requests_are_batched_and_all_logged(served, tumours) -> None:  # type: ignore[no-untyped-def]
@@ -173,14 +126,14 @@ def test_concurrent_requests_are_batched_and_all_logged(served, tumours) -> None
         f"{url}/feedback", json=[{"request_id": rid, "label": 1} for rid in list(ids)[:5]]
     )
     assert feedback.json() == {"labels": 5}
-    _stop(proc)  # a graceful stop writes the log out
+    stop_server(proc)  # a graceful stop writes the log out
     assert proc.returncode in (
         0,
         -signal.SIGTERM,
     )  # uvicorn re-raises the signal after shutting down
-    log = sy.serving.read_predictions("tumours-champion", home=home)
+    log = sy.serving.read_predictions("tumours", home=home)
     assert set(log["request_id"].to_pylist()) == ids  # every valid request is logged, nothing else
-    assert len(sy.serving.read_labels("tumours-champion", home=home)) == 5
+    assert len(sy.serving.read_labels("tumours", home=home)) == 5
 
 
 def test_a_model_that_raises_answers_500_and_the_server_keeps_serving(sqlite_home: Path) -> None:
@@ -188,7 +141,7 @@ def test_a_model_that_raises_answers_500_and_the_server_keeps_serving(sqlite_hom
 
     with sy.start_run("serve"):
         info = sy.models.log(PoisonAware(), input_example=pd.DataFrame({"x": [1.0, 2.0]}))
-    proc, url = _start(sqlite_home, info.uri, "--allow-pickle", "--no-log")
+    proc, url = start_server(sqlite_home, info.uri, "--allow-pickle", "--no-log")
     try:
         bad = httpx.post(f"{url}/predict", json={"x": 666})
         assert bad.status_code == 500
@@ -206,10 +159,10 @@ def test_a_model_that_raises_answers_500_and_the_server_keeps_serving(sqlite_hom
         assert answers[0].json()["predictions"] == [2.0]
         assert 'shipyard_errors_total{kind="model"} 3.0' in httpx.get(f"{url}/metrics").text
     finally:
-        _stop(proc)
+        stop_server(proc)
 
 
-def test_a_model_that_cannot_load_fails_to_start(sqlite_home: Path) -> None:
+def test_a_model_that_cannot_load_fails_tostart_server(sqlite_home: Path) -> None:
     env = {**os.environ, "SHIPYARD_HOME": str(sqlite_home)}
     done = subprocess.run(
         [
@@ -219,7 +172,7 @@ def test_a_model_that_cannot_load_fails_to_start(sqlite_home: Path) -> None:
             "serve",
             "models:/ghost@champion",
             "--port",
-            str(_free_port()),
+            str(free_port()),
         ],
         env=env,
         capture_output=True,

@@ -7,6 +7,7 @@ from shipyard.store.ids import now_ms
 from shipyard.store.sql.artifacts import SqlArtifactIndex
 from shipyard.store.sql.database import Database
 from shipyard.store.sql.datasets import SqlDatasets
+from shipyard.store.sql.deployments import SqlDeployments
 from shipyard.store.sql.metrics import SqlMetrics, insert_metrics
 from shipyard.store.sql.migrate import check_schema
 from shipyard.store.sql.params import SqlParams, SqlTags, upsert_tags
@@ -34,6 +35,7 @@ class SqlStore(Store):
         self.artifacts = SqlArtifactIndex(self.db)
         self.datasets = SqlDatasets(self.db)
         self.registry = SqlRegistry(self.db)
+        self.deployments = SqlDeployments(self.db)
 
     def log_batch(self, batch: LogBatch) -> None:
         if not batch:

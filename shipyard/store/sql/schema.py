@@ -318,3 +318,35 @@ evaluations = Table(
     Column("created_ms", BigInteger, nullable=False),
     Index(None, "version_id", "created_ms"),
 )
+
+# -- deployments (revision 0004) ------------------------------------------------------------
+
+#: A served model's traffic: which versions take what share, as a JSON spec, at a revision.
+deployments = Table(
+    "deployments",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("project_id", ID, ForeignKey("projects.id"), nullable=False),
+    Column("name", String(250), nullable=False),
+    Column("model_id", ID, ForeignKey("registered_models.id"), nullable=False),
+    Column("spec", Text, nullable=False),  # JSON
+    Column("revision", Integer, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+    UniqueConstraint("project_id", "name"),
+)
+
+#: Every change of a deployment: the spec it set, the action, who and why.
+deployment_events = Table(
+    "deployment_events",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("deployment_id", ID, ForeignKey("deployments.id"), nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("spec", Text, nullable=False),  # JSON
+    Column("user", String(250), nullable=False, default=""),
+    Column("reason", Text, nullable=False, default=""),
+    Column("created_ms", BigInteger, nullable=False),
+    UniqueConstraint("deployment_id", "revision"),
+)
