@@ -31,6 +31,20 @@ def serve(
             help="How often to look for alias and deployment changes (0: never; serve what was loaded)."
         ),
     ] = 5.0,
+    runtime: Annotated[
+        str,
+        typer.Option(
+            help="auto: ONNX Runtime for scikit-learn/XGBoost/LightGBM models that convert and "
+            "match their native outputs, else native; onnx: always (fail if it cannot); native: never."
+        ),
+    ] = "auto",
+    server: Annotated[
+        str,
+        typer.Option(
+            help="uvicorn: lowest latency at low concurrency; granian (extra 'granian'): "
+            "most requests/s at high concurrency."
+        ),
+    ] = "uvicorn",
 ) -> None:
     """Serve a model over HTTP: /predict, /feedback, /livez, /readyz, /metrics.
 
@@ -41,8 +55,12 @@ def serve(
     switches, and lets the old one finish its requests: no restart, no failed
     request.
     """
+    from shipyard.errors import InvalidInput
+    from shipyard.serving.routing import RUNTIMES
     from shipyard.serving.server import run
 
+    if runtime not in RUNTIMES:
+        raise InvalidInput(f"--runtime {runtime!r} is not one of {', '.join(RUNTIMES)}.")
     settings = _context.settings()
     import os
 
@@ -61,6 +79,8 @@ def serve(
         log_predictions=not no_log,
         allow_pickle=allow_pickle,
         poll_seconds=poll_seconds,
+        runtime=runtime,
+        server=server,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +10,7 @@ import numpy as np
 
 from shipyard.errors import InvalidInput, MissingDependency, ShipyardError
 
-__all__ = ["export"]
+__all__ = ["OnnxModel", "export", "to_onnx"]
 
 
 def _to_onnx_sklearn(model: Any, example: np.ndarray) -> Any:
@@ -76,6 +77,88 @@ def _to_onnx_torch(module: Any, example: np.ndarray) -> Any:
 _CONVERTERS = {"sklearn", "xgboost", "lightgbm", "pytorch"}
 
 
+@dataclass
+class OnnxModel:
+    """A model converted to ONNX and checked against the original, with its runtime session."""
+
+    proto: Any
+    session: Any
+    input_name: str
+    has_proba: bool
+
+    def run(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Predictions (and probabilities, for classifiers) for a float matrix."""
+        outputs = self.session.run(None, {self.input_name: features.astype(np.float32, copy=False)})
+        predictions = np.asarray(outputs[0])
+        if predictions.ndim == 2 and predictions.shape[1] == 1:
+            predictions = predictions[:, 0]
+        probabilities = np.asarray(outputs[1]) if self.has_proba and len(outputs) > 1 else None
+        return predictions, probabilities
+
+
+def to_onnx(predictor: Any, *, tolerance: float = 1e-4, probes: int = 64) -> OnnxModel:
+    """Convert a loaded model to ONNX and check it before anyone uses it.
+
+    The converted model must predict the same labels as the original (or
+    regression outputs within ``tolerance``), with probabilities within
+    ``tolerance``, on the input example and on ``probes`` rows drawn around
+    it; otherwise ShipyardError says by how much they differ.
+    """
+    if predictor.flavor not in _CONVERTERS:
+        raise InvalidInput(
+            f"ONNX export of {predictor.flavor} models is not supported; scikit-learn, XGBoost, "
+            "LightGBM and PyTorch models export."
+        )
+    if predictor.input_example is None or predictor.signature is None:
+        raise InvalidInput(
+            "The model has no input example; log it with input_example= to convert it."
+        )
+    import pandas as pd
+
+    example = predictor.signature.prepare(pd.DataFrame(predictor.input_example))
+    features = example.to_numpy(dtype=np.float32)
+    if predictor.flavor == "sklearn":
+        onnx_model = _to_onnx_sklearn(predictor.model, features)
+    elif predictor.flavor == "pytorch":
+        onnx_model = _to_onnx_torch(predictor.model.module, features)
+    else:
+        onnx_model = _to_onnx_boosted(predictor.flavor, predictor.model, features)
+    try:
+        import onnxruntime
+    except ImportError:
+        raise MissingDependency.for_extra("onnxruntime", "onnx", "Running ONNX models") from None
+    session = onnxruntime.InferenceSession(
+        onnx_model.SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+    has_proba = hasattr(predictor.model, "predict_proba") and len(session.get_outputs()) > 1
+    converted = OnnxModel(onnx_model, session, session.get_inputs()[0].name, has_proba)
+    # probe around the example: each row scaled by a random factor per column
+    rng = np.random.default_rng(0)
+    rows = features[rng.integers(0, len(features), probes)] * rng.uniform(
+        0.8, 1.2, (probes, features.shape[1])
+    )
+    check = np.vstack([features, rows.astype(np.float32)])
+    frame = pd.DataFrame(check.astype(np.float64), columns=example.columns).astype(example.dtypes)
+    original = np.asarray(predictor.model.predict(frame))
+    predictions, probabilities = converted.run(check)
+    predictions = predictions.reshape(original.shape)
+    if original.dtype.kind in "fc":
+        gap = float(np.max(np.abs(original - predictions))) if original.size else 0.0
+        if gap > tolerance:
+            raise ShipyardError(
+                f"The ONNX model's outputs differ from the original by {gap:.3g} > {tolerance:g}."
+            )
+    elif not np.array_equal(original, predictions):
+        raise ShipyardError("The ONNX model predicts other labels than the original.")
+    if probabilities is not None:
+        gap = float(np.max(np.abs(predictor.model.predict_proba(frame) - probabilities)))
+        if gap > tolerance:
+            raise ShipyardError(
+                f"The ONNX model's probabilities differ from the original by {gap:.3g} > {tolerance:g}."
+            )
+    return converted
+
+
 def export(
     uri: str,
     output: str | Path,
@@ -88,58 +171,25 @@ def export(
     """Convert a model (by URI) to ONNX and write it to ``output``.
 
     The ONNX model's predictions are compared with the original's on the saved
-    input example first: labels must match, and probabilities (or regression
-    outputs) agree within ``tolerance``; otherwise nothing is written.
-    Scikit-learn (skl2onnx), XGBoost and LightGBM (onnxmltools) and PyTorch
-    (torch.onnx) models are supported.
+    input example (and rows drawn around it) first: labels must match, and
+    probabilities (or regression outputs) agree within ``tolerance``; otherwise
+    nothing is written. Scikit-learn (skl2onnx), XGBoost and LightGBM
+    (onnxmltools) and PyTorch (torch.onnx) models are supported.
     """
     from shipyard.models import load
 
     if format != "onnx":
         raise InvalidInput(f"Models export to 'onnx'; got format {format!r}.")
     predictor = load(uri, allow_pickle=allow_pickle, client=client)
-    if predictor.flavor not in _CONVERTERS:
-        raise InvalidInput(
-            f"ONNX export of {predictor.flavor} models is not supported; scikit-learn, XGBoost, "
-            "LightGBM and PyTorch models export."
-        )
     if predictor.input_example is None or predictor.signature is None:
         raise InvalidInput(f"{uri} has no input example; log it with input_example= to export it.")
-    import pandas as pd
-
-    example = predictor.signature.prepare(pd.DataFrame(predictor.input_example))
-    features = example.to_numpy(dtype=np.float32)
-    if predictor.flavor == "sklearn":
-        onnx_model = _to_onnx_sklearn(predictor.model, features)
-    elif predictor.flavor == "pytorch":
-        onnx_model = _to_onnx_torch(predictor.model.module, features)
-    else:
-        onnx_model = _to_onnx_boosted(predictor.flavor, predictor.model, features)
-    import onnxruntime
-
-    session = onnxruntime.InferenceSession(
-        onnx_model.SerializeToString(), providers=["CPUExecutionProvider"]
-    )
-    outputs = session.run(None, {session.get_inputs()[0].name: features})
-    original = np.asarray(predictor.model.predict(example))
-    converted = np.asarray(outputs[0]).reshape(original.shape)
-    if original.dtype.kind in "fc":
-        gap = float(np.max(np.abs(original - converted))) if original.size else 0.0
-        if gap > tolerance:
-            raise ShipyardError(
-                f"The ONNX model's outputs differ from the original by {gap:.3g} > {tolerance:g}; nothing was written."
-            )
-    elif not np.array_equal(original, converted):
-        raise ShipyardError(
-            "The ONNX model predicts other labels than the original on the input example; nothing was written."
-        )
-    if len(outputs) > 1 and hasattr(predictor.model, "predict_proba"):
-        gap = float(np.max(np.abs(predictor.model.predict_proba(example) - np.asarray(outputs[1]))))
-        if gap > tolerance:
-            raise ShipyardError(
-                f"The ONNX model's probabilities differ from the original by {gap:.3g} > {tolerance:g}; nothing was written."
-            )
+    try:
+        converted = to_onnx(predictor, tolerance=tolerance)
+    except ShipyardError as exc:
+        if type(exc) is ShipyardError:
+            raise ShipyardError(f"{exc.message} Nothing was written.") from None
+        raise
     path = Path(output)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(onnx_model.SerializeToString())
+    path.write_bytes(converted.proto.SerializeToString())
     return path

@@ -8,6 +8,7 @@ cannot be converted safely, raise InvalidInput naming the column.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -56,7 +57,7 @@ class Signature:
     outputs: list[ColumnSpec] | TensorSpec | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def columns(self) -> list[str]:
         return [c.name for c in self.inputs] if isinstance(self.inputs, list) else []
 

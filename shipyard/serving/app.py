@@ -15,6 +15,7 @@ model that raised (with the request id; the server keeps serving).
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import time
@@ -27,7 +28,7 @@ from shipyard.errors import NotFound, ShipyardError
 from shipyard.serving.codec import Decoded, decode, encode
 from shipyard.serving.deployments import DeploymentSpec, check_deployment_name
 from shipyard.serving.predlog import PredictionLogger, write_labels
-from shipyard.serving.routing import Lane, Plan, Routing
+from shipyard.serving.routing import RUNTIMES, Lane, Plan, Routing
 from shipyard.store.ids import new_id
 
 __all__ = ["ModelServer"]
@@ -83,7 +84,7 @@ class _Metrics:
         self.model = Gauge(
             "shipyard_model_info",
             "Model versions being served (1) and retired (0), by role",
-            ["version", "variant", "flavor"],
+            ["version", "variant", "flavor", "runtime"],
             registry=registry,
             multiprocess_mode="max",
         )
@@ -112,8 +113,14 @@ class ModelServer:
         log_predictions: bool = True,
         allow_pickle: bool = False,
         poll_seconds: float = 5.0,
+        runtime: str = "auto",
     ) -> None:
+        from shipyard.errors import InvalidInput
         from shipyard.models.uris import parse_model_uri
+
+        if runtime not in RUNTIMES:
+            raise InvalidInput(f"Runtime {runtime!r} is not one of {', '.join(RUNTIMES)}.")
+        self.runtime = runtime
 
         kind, parts = parse_model_uri(model_uri)
         self.model_uri = model_uri
@@ -171,7 +178,7 @@ class ModelServer:
 
         uri = self.model_uri if self.model_name is None else f"models:/{self.model_name}/{version}"
         predictor = models.load(uri, allow_pickle=self.allow_pickle, client=self._client)
-        lane = Lane(version, predictor, max_batch_rows=self.max_batch_rows)
+        lane = Lane(version, predictor, max_batch_rows=self.max_batch_rows, runtime=self.runtime)
         lane.warm_up()
         return lane
 
@@ -194,6 +201,8 @@ class ModelServer:
         loop = asyncio.get_running_loop()
         plan, lanes = await loop.run_in_executor(None, self._load)
         self._apply(plan, lanes, first=True)
+        gc.collect()
+        gc.freeze()  # what loading made lives as long as the server: keep it out of GC passes
         if self.model_name is not None and self.poll_seconds > 0:
             self._watcher = loop.create_task(self._watch())
         self.ready = True
@@ -219,11 +228,11 @@ class ModelServer:
         self.routing = Routing.of(plan, self.lanes)
         for version in [v for v in self.lanes if v not in plan.versions()]:
             lane = self.lanes.pop(version)
-            self.metrics.model.labels(version, "retired", lane.flavor).set(0)
+            self.metrics.model.labels(version, "retired", lane.flavor, lane.runtime).set(0)
             self._spawn(lane.drain_and_close())
         for lane, role in ((self.routing.primary, "primary"), (self.routing.candidate, plan.mode)):
             if lane is not None:
-                self.metrics.model.labels(lane.version, role, lane.flavor).set(1)
+                self.metrics.model.labels(lane.version, role, lane.flavor, lane.runtime).set(1)
         if not first:
             self.metrics.changes.inc()
             _log.warning("now serving %s (deployment %s)", plan, self.deployment)
@@ -284,6 +293,7 @@ class ModelServer:
                             "model": self.model_uri,
                             "deployment": self.deployment,
                             "version": plan.primary,
+                            "runtime": self.routing.primary.runtime,
                             "candidate": plan.candidate,
                             "mode": plan.mode,
                             "weight": plan.weight,
@@ -527,7 +537,8 @@ class ModelServer:
         }
 
     async def _json(self, send: Any, status: int, body: bytes) -> None:
-        await send({"type": "http.response.start", "status": status, "headers": _JSON})
+        headers = [*_JSON, (b"content-length", b"%d" % len(body))]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
     async def _problem(
@@ -549,5 +560,7 @@ class ModelServer:
             problem["request_id"] = request_id
         if details:
             problem["details"] = details
-        await send({"type": "http.response.start", "status": status, "headers": _PROBLEM})
-        await send({"type": "http.response.body", "body": orjson.dumps(problem, default=str)})
+        body = orjson.dumps(problem, default=str)
+        headers = [*_PROBLEM, (b"content-length", b"%d" % len(body))]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})

@@ -3,7 +3,9 @@
 Requests queue while the model works; the next call takes everything queued
 (up to ``max_batch_rows``). Nothing ever waits for a batch to fill, so a lone
 request goes straight through, and batches grow with concurrency on their own.
-Model calls run in one worker thread, off the event loop. If a batch fails,
+Model calls run in one worker thread, off the event loop, or, for models
+that answer in well under a millisecond (measured at warm-up), on the loop
+itself, which saves two thread switches a call. If a batch fails,
 its requests are retried one by one, so one bad request cannot fail others.
 """
 
@@ -28,8 +30,10 @@ class MicroBatcher:
         *,
         max_batch_rows: int = 512,
         on_batch: Callable[[int, int], None] | None = None,
+        inline: bool = False,
     ) -> None:
         self._run = run
+        self.inline = inline
         self.max_batch_rows = max_batch_rows
         self._on_batch = on_batch
         self._queue: asyncio.Queue[tuple[Decoded, asyncio.Future[Result]]] = asyncio.Queue()
@@ -56,7 +60,10 @@ class MicroBatcher:
                 rows += item[0].n
             inputs = [d for d, _ in batch]
             try:
-                results = await loop.run_in_executor(self._executor, self._run, inputs)
+                if self.inline:
+                    results = self._run(inputs)
+                else:
+                    results = await loop.run_in_executor(self._executor, self._run, inputs)
             except Exception:  # isolate the request that broke the batch
                 results = None
             if self._on_batch is not None:

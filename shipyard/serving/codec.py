@@ -4,6 +4,7 @@ Accepted bodies:
 
     [{"age": 41, "plan": "pro"}, ...]                        records
     {"columns": ["age", "plan"], "data": [[41, "pro"], ...]}  columns
+    {"data": [[41, "pro"], ...]}                              rows in the signature's order
     {"age": 41, "plan": "pro"}                                one object
 
 Malformed JSON is a 400; a body that does not match the signature (missing,
@@ -48,8 +49,12 @@ def decode(body: bytes, signature: Signature | None) -> Decoded:
             "This model has no column signature; the server cannot check input for it."
         )
     columns = signature.columns
-    if isinstance(payload, dict) and "columns" in payload and "data" in payload:
-        given, data = payload["columns"], payload["data"]
+    if (
+        isinstance(payload, dict)
+        and "data" in payload
+        and ("columns" in payload or len(payload) == 1)
+    ):
+        given, data = payload.get("columns", columns), payload["data"]
         if (
             not isinstance(given, list)
             or not isinstance(data, list)
@@ -64,12 +69,11 @@ def decode(body: bytes, signature: Signature | None) -> Decoded:
             raise ValidationFailed(
                 f"Row {bad} has {len(data[bad])} values for {len(given)} columns."
             )
-        order = [given.index(c) for c in columns]
-        rows = (
-            [[row[i] for i in order] for row in data]
-            if order != list(range(len(columns)))
-            else data
-        )
+        if given == columns:
+            rows = data
+        else:
+            order = [given.index(c) for c in columns]
+            rows = [[row[i] for i in order] for row in data]
     else:
         records = [payload] if isinstance(payload, dict) else payload
         if (
@@ -91,6 +95,8 @@ def decode(body: bytes, signature: Signature | None) -> Decoded:
 
 
 def _check_names(given: list[Any], columns: list[str], row: int | None = None) -> None:
+    if given == columns:
+        return
     missing = [c for c in columns if c not in given]
     extra = [str(c) for c in given if c not in columns]
     if missing or extra:

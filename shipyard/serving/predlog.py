@@ -102,42 +102,53 @@ class PredictionLogger:
                 pass
 
     def _batch(self, items: list[tuple[Any, ...]]) -> pa.RecordBatch:
-        ids, times, versions, variants, latencies, row_numbers = [], [], [], [], [], []
-        columns = items[0][3]
-        inputs: list[list[Any]] = [[] for _ in columns]
-        preds: list[Any] = []
-        probas: list[Any] = []
-        for item in items:
-            request_id, ts, version, cols, values, predictions, probabilities, latency, role = item
-            n = len(predictions)
-            ids += [request_id] * n
-            times += [ts] * n
-            versions += [version] * n
-            variants += [role] * n
-            latencies += [latency] * n
-            row_numbers += list(range(n))
-            matrix = values if isinstance(values, np.ndarray) else None
-            for j in range(len(cols)):
-                inputs[j] += (
-                    matrix[:, j].tolist() if matrix is not None else [row[j] for row in values]
-                )
-            preds += np.asarray(predictions).tolist()
-            probas += (
-                np.asarray(probabilities).tolist() if probabilities is not None else [None] * n
-            )
+        """One record batch for queued requests of one input shape, built column-wise."""
+        counts = np.fromiter((len(item[5]) for item in items), np.int64, len(items))
+        total = int(counts.sum())
+        owner = np.repeat(np.arange(len(items)), counts)  # the request of each row
+        starts = np.cumsum(counts) - counts
+
+        def per_request(index: int, kind: Any) -> pa.Array:
+            return pa.array([item[index] for item in items], kind).take(owner)
+
         arrays = {
-            "request_id": pa.array(ids, pa.string()),
-            "ts_ms": pa.array(times, pa.int64()),
-            "deployment": pa.array([self.deployment] * len(ids), pa.string()),
-            "model_version": pa.array(versions, pa.string()),
-            "variant": pa.array(variants, pa.string()),
-            "latency_ms": pa.array(latencies, pa.float64()),
-            "row": pa.array(row_numbers, pa.int32()),
+            "request_id": per_request(0, pa.string()),
+            "ts_ms": per_request(1, pa.int64()),
+            "deployment": pa.array([self.deployment], pa.string()).take(np.zeros(total, np.int64)),
+            "model_version": per_request(2, pa.string()),
+            "variant": per_request(8, pa.string()),
+            "latency_ms": per_request(7, pa.float64()),
+            "row": pa.array((np.arange(total) - starts[owner]).astype(np.int32)),
         }
-        for name, column in zip(columns, inputs, strict=True):
-            arrays[f"input.{name}"] = pa.array(column)
-        arrays["prediction"] = pa.array(preds)
-        arrays["probabilities"] = pa.array(probas, pa.list_(pa.float64()))
+        columns = items[0][3]
+        if all(isinstance(item[4], np.ndarray) for item in items):
+            matrix = np.vstack([item[4] for item in items])
+            for j, name in enumerate(columns):
+                arrays[f"input.{name}"] = pa.array(matrix[:, j])
+        else:
+            rows = [
+                row
+                for item in items
+                for row in (item[4].tolist() if isinstance(item[4], np.ndarray) else item[4])
+            ]
+            for j, name in enumerate(columns):
+                arrays[f"input.{name}"] = pa.array([row[j] for row in rows])
+        arrays["prediction"] = pa.array(np.concatenate([np.asarray(item[5]) for item in items]))
+        probabilities = [item[6] for item in items]
+        if all(p is not None for p in probabilities):
+            stacked = np.vstack(probabilities).astype(np.float64)
+            width = stacked.shape[1]
+            offsets = np.arange(0, total * width + 1, width, dtype=np.int32)
+            arrays["probabilities"] = pa.ListArray.from_arrays(offsets, stacked.ravel())
+        else:
+            arrays["probabilities"] = pa.array(
+                [
+                    row
+                    for p, n in zip(probabilities, counts, strict=True)
+                    for row in (np.asarray(p).tolist() if p is not None else [None] * n)
+                ],
+                pa.list_(pa.float64()),
+            )
         return pa.record_batch(list(arrays.values()), names=list(arrays))
 
     def _write(self) -> None:

@@ -10,7 +10,9 @@ routing, and a retired lane closes only once its in-flight requests are done.
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,13 +23,29 @@ from shipyard.serving.batcher import MicroBatcher
 from shipyard.serving.codec import Decoded, decode
 from shipyard.serving.deployments import route_share
 
-__all__ = ["Lane", "Plan", "Routing"]
+__all__ = ["RUNTIMES", "Lane", "Plan", "Routing"]
+
+_log = logging.getLogger("shipyard.serving")
+
+
+RUNTIMES = ("auto", "onnx", "native")
+_ONNX_AUTO = {"sklearn", "xgboost", "lightgbm"}  # flavors "auto" compiles
+_NUMERIC = {"double", "integer", "boolean"}
+_INLINE_BELOW = 0.0005  # model calls faster than this run on the event loop, not in a thread
 
 
 class Lane:
-    """One model version being served."""
+    """One model version being served.
 
-    def __init__(self, version: str, predictor: Any, *, max_batch_rows: int = 512) -> None:
+    ``runtime``: "native" calls the model's own predict; "onnx" converts it to
+    ONNX and runs it with onnxruntime (checked against the native model at
+    load); "auto" uses ONNX for scikit-learn, XGBoost and LightGBM models with
+    numeric inputs when the conversion passes its check, else native.
+    """
+
+    def __init__(
+        self, version: str, predictor: Any, *, max_batch_rows: int = 512, runtime: str = "auto"
+    ) -> None:
         self.version = version
         self.predictor = predictor
         self.flavor = predictor.flavor
@@ -36,22 +54,53 @@ class Lane:
         self.signature_key = (
             tuple((c.name, c.type) for c in signature.inputs) if signature is not None else ()
         )
+        self.numeric = bool(self.signature_key) and all(
+            t in _NUMERIC for _, t in self.signature_key
+        )
         self.max_batch_rows = max_batch_rows
+        self.requested_runtime = runtime
+        self.runtime = "native"
+        self.onnx: Any = None
+        self.inline = False
         self.batcher: MicroBatcher | None = None
         self.inflight = 0
         self._idle: asyncio.Event | None = None
 
     def warm_up(self) -> None:
-        """One call with the model's input example (in the loading thread), before any traffic."""
-        if self.predictor.input_example is not None:
-            example = orjson.dumps(self.predictor.input_example, option=orjson.OPT_SERIALIZE_NUMPY)
-            self.run([decode(example, self.predictor.signature)])
+        """Pick the runtime and warm it up on the input example (in the loading thread)."""
+        from shipyard.errors import ShipyardError
+
+        wanted = self.requested_runtime
+        if wanted == "onnx" or (wanted == "auto" and self.flavor in _ONNX_AUTO and self.numeric):
+            from shipyard.models.export import to_onnx
+
+            try:
+                onnx = to_onnx(self.predictor)
+                if onnx.has_proba != self.has_proba:
+                    raise ShipyardError("the ONNX model does not give the same outputs")
+                self.onnx, self.runtime = onnx, "onnx"
+            except ShipyardError as exc:
+                if wanted == "onnx":
+                    raise
+                _log.warning("version %s runs natively (no ONNX: %s)", self.version, exc)
+        if self.predictor.input_example is None:
+            return
+        example = orjson.dumps(self.predictor.input_example, option=orjson.OPT_SERIALIZE_NUMPY)
+        decoded = decode(example, self.predictor.signature)
+        timings = []
+        for _ in range(5):
+            started = time.perf_counter()
+            self.run([decoded])
+            timings.append(time.perf_counter() - started)
+        self.inline = sorted(timings)[2] < _INLINE_BELOW
 
     def start(self, on_batch: Any = None) -> None:
         """Start the batcher (on the event loop)."""
         self._idle = asyncio.Event()
         self._idle.set()
-        self.batcher = MicroBatcher(self.run, max_batch_rows=self.max_batch_rows, on_batch=on_batch)
+        self.batcher = MicroBatcher(
+            self.run, max_batch_rows=self.max_batch_rows, on_batch=on_batch, inline=self.inline
+        )
         self.batcher.start()
 
     async def predict(self, decoded: Decoded) -> tuple[Any, Any]:
@@ -81,8 +130,13 @@ class Lane:
         import pandas as pd
 
         columns = inputs[0].columns
+        matrix = None
         if all(isinstance(d.values, np.ndarray) for d in inputs):
             matrix = inputs[0].values if len(inputs) == 1 else np.vstack([d.values for d in inputs])
+        if matrix is not None and self.onnx is not None:
+            predictions, probabilities = self.onnx.run(matrix)
+            return _split(inputs, predictions, probabilities)
+        if matrix is not None:
             frame = pd.DataFrame(matrix, columns=columns)
         else:
             rows = [
@@ -94,17 +148,21 @@ class Lane:
         model = self.predictor.model
         predictions = np.asarray(model.predict(frame))
         probabilities = np.asarray(model.predict_proba(frame)) if self.has_proba else None
-        out, start = [], 0
-        for d in inputs:
-            stop = start + d.n
-            out.append(
-                (
-                    predictions[start:stop],
-                    None if probabilities is None else probabilities[start:stop],
-                )
-            )
-            start = stop
-        return out
+        return _split(inputs, predictions, probabilities)
+
+
+def _split(inputs: list[Decoded], predictions: Any, probabilities: Any) -> list[tuple[Any, Any]]:
+    """Cut a batch's outputs back into one (predictions, probabilities) per request."""
+    if len(inputs) == 1:
+        return [(predictions, probabilities)]
+    out, start = [], 0
+    for d in inputs:
+        stop = start + d.n
+        out.append(
+            (predictions[start:stop], None if probabilities is None else probabilities[start:stop])
+        )
+        start = stop
+    return out
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Running the model server with uvicorn (uvloop and httptools), in one or several workers.
+"""Running the model server with uvicorn (uvloop and httptools) or granian, in one or several workers.
 
 Workers are separate processes, each with the model loaded; the settings reach
 them through ``SHIPYARD_SERVE_*`` environment variables read by :func:`create_app`.
@@ -11,9 +11,14 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from shipyard.errors import InvalidInput, MissingDependency
 from shipyard.serving.app import ModelServer
 
-__all__ = ["create_app", "run"]
+__all__ = ["SERVERS", "create_app", "run"]
+
+#: uvicorn (uvloop, httptools): the lowest latency at low concurrency;
+#: granian (Rust, hyper): the most requests per second at high concurrency
+SERVERS = ("uvicorn", "granian")
 
 
 def create_app() -> ModelServer:
@@ -27,6 +32,7 @@ def create_app() -> ModelServer:
         log_predictions=os.environ.get("SHIPYARD_SERVE_LOG_PREDICTIONS", "1") == "1",
         allow_pickle=os.environ.get("SHIPYARD_SERVE_ALLOW_PICKLE", "0") == "1",
         poll_seconds=float(os.environ.get("SHIPYARD_SERVE_POLL_SECONDS", "5")),
+        runtime=os.environ.get("SHIPYARD_SERVE_RUNTIME", "auto"),
     )
 
 
@@ -42,11 +48,16 @@ def run(
     log_predictions: bool = True,
     allow_pickle: bool = False,
     poll_seconds: float = 5.0,
+    runtime: str = "auto",
+    server: str = "uvicorn",
 ) -> None:
     import shutil
     import tempfile
 
     import uvicorn
+
+    if server not in SERVERS:
+        raise InvalidInput(f"Server {server!r} is not one of {', '.join(SERVERS)}.")
 
     os.environ["SHIPYARD_SERVE_MODEL"] = model_uri
     os.environ["SHIPYARD_SERVE_DEPLOYMENT"] = deployment or ""
@@ -55,12 +66,16 @@ def run(
     os.environ["SHIPYARD_SERVE_LOG_PREDICTIONS"] = "1" if log_predictions else "0"
     os.environ["SHIPYARD_SERVE_ALLOW_PICKLE"] = "1" if allow_pickle else "0"
     os.environ["SHIPYARD_SERVE_POLL_SECONDS"] = str(poll_seconds)
+    os.environ["SHIPYARD_SERVE_RUNTIME"] = runtime
     metrics_dir = None
     if workers > 1:  # workers write their metrics to files that /metrics adds up
         metrics_dir = tempfile.mkdtemp(prefix="shipyard-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     try:
-        _serve(uvicorn, host, port, workers)
+        if server == "granian":
+            _serve_granian(host, port, workers)
+        else:
+            _serve(uvicorn, host, port, workers)
     finally:
         if metrics_dir is not None:
             shutil.rmtree(metrics_dir, ignore_errors=True)
@@ -79,3 +94,23 @@ def _serve(uvicorn: Any, host: str, port: int, workers: int) -> None:
         log_level="warning",
         timeout_graceful_shutdown=30,
     )
+
+
+def _serve_granian(host: str, port: int, workers: int) -> None:
+    try:
+        from granian import Granian
+    except ImportError:
+        raise MissingDependency.for_extra("granian", "granian", "--server granian") from None
+    Granian(
+        "shipyard.serving.server:create_app",
+        factory=True,
+        address=host,
+        port=port,
+        workers=workers,
+        interface="asgi",  # type: ignore[arg-type]
+        loop="uvloop",  # type: ignore[arg-type]
+        runtime_threads=1,
+        websockets=False,
+        log_level="warning",  # type: ignore[arg-type]
+        workers_kill_timeout=30,
+    ).serve()

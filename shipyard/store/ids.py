@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import threading
 import time
 
@@ -11,6 +12,10 @@ __all__ = ["new_id", "now_ms"]
 _lock = threading.Lock()
 _last_ms = 0
 _counter = 0
+# random bits from a generator seeded by the OS (and re-seeded in forked children):
+# a system call per id would cost more than the rest of the id
+_random = random.Random(os.urandom(16))
+os.register_at_fork(after_in_child=lambda: _random.seed(os.urandom(16)))
 
 
 def now_ms() -> int:
@@ -35,9 +40,9 @@ def new_id() -> str:
                 ms += 1
                 _counter = 0
         else:
-            _counter = int.from_bytes(os.urandom(2), "big") & 0x3FF
+            _counter = _random.getrandbits(10)
         _last_ms = ms
         counter = _counter
-    rand = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
+    rand = _random.getrandbits(62)
     value = (ms << 80) | (0x7 << 76) | (counter << 64) | (0b10 << 62) | rand
     return f"{value:032x}"

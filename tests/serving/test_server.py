@@ -61,6 +61,11 @@ def test_predictions_in_every_body_form(served, tumours) -> None:  # type: ignor
         },
     )
     assert columns.json()["predictions"] == body["predictions"][:2]
+    rows = httpx.post(f"{url}/predict", json={"data": X.head(2).values.tolist()})
+    assert rows.json()["predictions"] == body["predictions"][:2]
+    short = httpx.post(f"{url}/predict", json={"data": [X.iloc[0].tolist()[:29]]})
+    assert short.status_code == 422
+    assert "29 values for 30 columns" in short.json()["detail"]
     single = httpx.post(f"{url}/predict", json=X.head(1).to_dict("records")[0])
     assert single.json()["predictions"] == body["predictions"][:1]
     assert httpx.get(f"{url}/livez").json() == {"status": "alive"}
@@ -102,7 +107,10 @@ def test_bad_requests_get_problem_json(served, tumours) -> None:  # type: ignore
     metrics = httpx.get(f"{url}/metrics").text
     assert 'shipyard_requests_total{status="422"} 3.0' in metrics
     assert 'shipyard_errors_total{kind="too_large"} 1.0' in metrics
-    assert 'shipyard_model_info{flavor="sklearn",variant="primary",version="1"} 1.0' in metrics
+    assert (
+        'shipyard_model_info{flavor="sklearn",runtime="onnx",variant="primary",version="1"} 1.0'
+        in metrics
+    )
 
 
 def test_concurrent_requests_are_batched_and_all_logged(served, tumours) -> None:  # type: ignore[no-untyped-def]
@@ -181,3 +189,44 @@ def test_a_model_that_cannot_load_fails_tostart_server(sqlite_home: Path) -> Non
     )
     assert done.returncode != 0
     assert "ghost" in done.stderr
+
+
+def test_granian_workers_share_metrics_and_runtimes_agree(served, tumours) -> None:  # type: ignore[no-untyped-def]
+    url, home, _ = served
+    X, _ = tumours
+    body = {"data": X.head(20).values.tolist()}
+    onnx_answer = httpx.post(f"{url}/predict", json=body).json()
+    assert httpx.get(f"{url}/readyz").json()["runtime"] == "onnx"
+    proc, other = start_server(
+        home,
+        "models:/tumours@champion",
+        "--server",
+        "granian",
+        "--workers",
+        "2",
+        "--runtime",
+        "native",
+        "--no-log",
+    )
+    try:
+        assert httpx.get(f"{other}/readyz").json()["runtime"] == "native"
+        with httpx.Client(base_url=other) as http:
+            answers = [http.post("/predict", json=body).json() for _ in range(40)]
+            # a new connection per scrape lands on either worker: each must show both workers' counts
+            scrapes = [httpx.get(f"{other}/metrics").text for _ in range(4)]
+        native_answer = answers[0]
+        assert native_answer["predictions"] == onnx_answer["predictions"]
+        assert (
+            max(
+                abs(a - b)
+                for row_a, row_b in zip(
+                    native_answer["probabilities"], onnx_answer["probabilities"], strict=True
+                )
+                for a, b in zip(row_a, row_b, strict=True)
+            )
+            < 1e-4
+        )
+        for text in scrapes:
+            assert 'shipyard_requests_total{status="200"} 40.0' in text
+    finally:
+        stop_server(proc)
