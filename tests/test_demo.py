@@ -64,8 +64,12 @@ def test_demo_runs_the_loop_and_records_it(tmp_path: Path) -> None:
     from shipyard import serving
 
     log = serving.read_predictions("breast-cancer-classifier", home=home)
-    assert log.num_rows == 400
-    assert set(log["model_version"].to_pylist()) == {"1"}
+    assert log.num_rows == 800
+    versions = log["model_version"].to_pylist()
+    assert set(versions) == {"1", "3"}  # the champion, and the challenger on canary
+    assert 0.02 < versions[400:].count("3") / 400 < 0.25
+    assert set(log["variant"].to_pylist()) == {"primary", "canary"}
     assert serving.read_labels("breast-cancer-classifier", home=home).num_rows == 112
     assert "requests/s" in done.stdout
+    assert "canary" in done.stdout
     client.close()

@@ -17,7 +17,7 @@ from shipyard.cli.deploy import deploy_app
 from shipyard.cli.experiments import experiments_app
 from shipyard.cli.models import models_app
 from shipyard.cli.runs import runs_app
-from shipyard.cli.serve import predict, serve
+from shipyard.cli.serve import build, predict, serve
 from shipyard.errors import ShipyardError
 
 app = typer.Typer(
@@ -37,6 +37,7 @@ app.add_typer(deploy_app, name="deploy")
 app.command("demo")(demo)
 app.command("serve")(serve)
 app.command("predict")(predict)
+app.command("build")(build)
 
 
 def _version(value: bool) -> None:

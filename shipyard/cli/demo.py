@@ -168,7 +168,7 @@ def demo(
         )
     console.print(table)
     _registry_stage(console, ranked, holdout)
-    _serving_stage(console, client.settings.home, holdout)
+    _serving_stage(console, client.settings.home, holdout, ranked[1])
     console.print(
         f"Lineage: {train_set.uri} (split from {cleaned.uri}, cleaned from {cleaned.parents()[0].uri}) "
         f"was read by {len(train_set.consumers())} runs; models:/{MODEL}@champion came from one of them.\n"
@@ -318,91 +318,108 @@ def _registry_stage(console: Any, ranked: Any, holdout: Any) -> None:
     )
 
 
-def _serving_stage(console: Any, home: Any, holdout: Any, requests: int = 400) -> None:
-    """Serve the champion, send a burst of requests, post labels, show the prediction log."""
+def _serving_stage(
+    console: Any, home: Any, holdout: Any, challenger: Any, requests: int = 400
+) -> None:
+    """Serve the champion, a burst of requests, a challenger on 10% canary, the prediction log."""
     import os
     import signal
     import socket
     import subprocess
     import sys
     import time
+    from collections import Counter
     from concurrent.futures import ThreadPoolExecutor
 
     import httpx
     import numpy as np
 
-    from shipyard import serving
+    from shipyard import registry, serving
+    from shipyard.serving import deployments
 
-    console.rule("[bold]4. Serving[/]: the champion behind HTTP, with a prediction log")
+    console.rule("[bold]4. Serving[/]: the champion behind HTTP, a canary, the prediction log")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     url = f"http://127.0.0.1:{port}"
-    deployment = MODEL
+    command = [sys.executable, "-m", "shipyard", "--home", str(home), "serve"]
     server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "shipyard",
-            "--home",
-            str(home),
-            "serve",
-            f"models:/{MODEL}@champion",
-            "--port",
-            str(port),
-        ],
+        [*command, f"models:/{MODEL}@champion", "--port", str(port), "--poll-seconds", "0.5"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         env={**os.environ},
     )
-    try:
-        deadline = time.monotonic() + 60
+    frame = holdout.to_pandas()
+    features = frame.drop(columns=["target", "size"])
+    bodies = [features.iloc[[i % len(features)]].to_json(orient="records") for i in range(requests)]
+
+    def ready(check: Any, what: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
         while True:
             if server.poll() is not None:
                 raise RuntimeError(f"the server exited: {server.stderr.read().decode()}")  # type: ignore[union-attr]
             try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
+                if check(httpx.get(f"{url}/readyz", timeout=1)):
+                    return
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError("the server did not become ready within 60 s")
+                raise RuntimeError(f"{what} did not happen within {timeout} s")
             time.sleep(0.1)  # polling readiness
-        frame = holdout.to_pandas()
-        features = frame.drop(columns=["target", "size"])
-        bodies = [
-            features.iloc[[i % len(features)]].to_json(orient="records") for i in range(requests)
-        ]
+
+    def burst(http: httpx.Client) -> tuple[list[dict], float, list[float]]:
         latencies: list[float] = []
 
         def send(body: str) -> dict:
             started = time.perf_counter()
-            answer = client.post("/predict", content=body).json()
+            answer = http.post("/predict", content=body).json()
             latencies.append(time.perf_counter() - started)
             return answer
 
-        with httpx.Client(base_url=url) as client, ThreadPoolExecutor(16) as pool:
+        with ThreadPoolExecutor(16) as pool:
             started = time.perf_counter()
             answers = list(pool.map(send, bodies))
-            elapsed = time.perf_counter() - started
+            return answers, time.perf_counter() - started, latencies
+
+    try:
+        ready(lambda r: r.status_code == 200, "the server's readiness")
+        with httpx.Client(base_url=url) as http:
+            answers, elapsed, latencies = burst(http)
+            p50, p99 = np.percentile(latencies, [50, 99]) * 1000
+            console.print(
+                f"Served models:/{MODEL}@champion on {url}: {requests} one-row requests from 16 threads "
+                f"in {elapsed:.2f} s = {requests / elapsed:,.0f} requests/s, p50 {p50:.1f} ms, "
+                f"p99 {p99:.1f} ms (client and server share this machine's cores)."
+            )
             feedback = [
                 {"request_id": a["request_id"], "label": int(frame["target"].iloc[i % len(frame)])}
                 for i, a in enumerate(answers[: len(frame)])
             ]
-            client.post("/feedback", json=feedback)
-        p50, p99 = np.percentile(latencies, [50, 99]) * 1000
+            http.post("/feedback", json=feedback)
+            version = registry.register(
+                f"runs:/{challenger.id}/model",
+                MODEL,
+                description=f"{challenger.name}, challenger",
+            ).version
+            deployments.deploy(MODEL, version, canary="10%", reason="demo: try the challenger")
+            ready(lambda r: r.json().get("candidate") == str(version), "the canary")
+            answers, _, _ = burst(http)
+        shares = Counter(a["model_version"] for a in answers)
         console.print(
-            f"Served models:/{MODEL}@champion on {url}: {requests} one-row requests from 16 threads in "
-            f"{elapsed:.2f} s = {requests / elapsed:,.0f} requests/s, p50 {p50:.1f} ms, p99 {p99:.1f} ms "
-            "(client and server share this machine's cores)."
+            f"shipyard deploy {MODEL} --version {version} --canary 10%: the running server loaded "
+            f"version {version} beside the champion; of the next {requests} requests, "
+            f"{shares.get(str(version), 0)} went to version {version} and the rest to the champion."
         )
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=60)
-    log = serving.read_predictions(deployment, home=home)
-    labels = serving.read_labels(deployment, home=home)
+    log = serving.read_predictions(MODEL, home=home)
+    labels = serving.read_labels(MODEL, home=home)
+    counts = Counter(zip(log["model_version"].to_pylist(), log["variant"].to_pylist(), strict=True))
+    by_version = ", ".join(
+        f"{n} from version {v} ({role})" for (v, role), n in sorted(counts.items())
+    )
     console.print(
-        f"The prediction log of {deployment} holds {log.num_rows} rows ({len(log.column_names)} columns: "
-        f"request id, time, model version, latency, every input, prediction, probabilities), and "
+        f"The prediction log of deployment {MODEL} holds {log.num_rows} rows: {by_version}; "
         f"{labels.num_rows} labels came back through /feedback, ready for monitoring."
     )

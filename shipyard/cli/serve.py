@@ -11,7 +11,10 @@ from shipyard.cli import _context
 
 def serve(
     model: Annotated[
-        str, typer.Argument(help="models:/name@alias, models:/name/3 or runs:/<id>/model.")
+        str,
+        typer.Argument(
+            help="models:/name@alias, models:/name/3, runs:/<id>/model, or a model folder."
+        ),
     ],
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
@@ -45,6 +48,10 @@ def serve(
             "most requests/s at high concurrency."
         ),
     ] = "uvicorn",
+    version_label: Annotated[
+        str | None,
+        typer.Option(help="The version to report when serving a model folder (as in a container)."),
+    ] = None,
 ) -> None:
     """Serve a model over HTTP: /predict, /feedback, /livez, /readyz, /metrics.
 
@@ -81,6 +88,7 @@ def serve(
         poll_seconds=poll_seconds,
         runtime=runtime,
         server=server,
+        version_label=version_label,
     )
 
 
@@ -94,6 +102,13 @@ def predict(
     allow_pickle: Annotated[
         bool, typer.Option("--allow-pickle", help="Allow pickle-based models.")
     ] = False,
+    ray: Annotated[
+        bool, typer.Option("--ray", help="Score the chunks on a Ray cluster (extra 'ray').")
+    ] = False,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(help="Ray cluster to use (default: RAY_ADDRESS, or start a local one)."),
+    ] = None,
 ) -> None:
     """Score a file of any size in chunks; input columns pass through, predictions are added."""
     from shipyard.serving import score_file
@@ -105,8 +120,50 @@ def predict(
         batch_rows=batch_rows,
         allow_pickle=allow_pickle,
         progress=True,
+        ray=ray,
+        ray_address=ray_address,
         client=_context.tracking_client(),
     )
     typer.echo(
         f"Scored {result.rows:,} rows into {result.output} in {result.seconds:.1f} s ({result.rows_per_second:,.0f} rows/s)."
     )
+
+
+def build(
+    model: Annotated[
+        str, typer.Argument(help="models:/name@alias, models:/name/3 or runs:/<id>/model.")
+    ],
+    output: Annotated[str, typer.Option("--output", "-o", help="Folder for the build context.")],
+    k8s: Annotated[
+        bool, typer.Option("--k8s", help="Also write Kubernetes manifests (k8s/).")
+    ] = False,
+    image: Annotated[
+        str | None,
+        typer.Option(help="Run `docker build -t IMAGE` on the context (needs a Docker engine)."),
+    ] = None,
+    allow_pickle: Annotated[
+        bool, typer.Option("--allow-pickle", help="Allow pickle-based models.")
+    ] = False,
+) -> None:
+    """Write a container build context: Dockerfile, pinned requirements, the model, an entrypoint."""
+    from shipyard.serving.build import build as write_context
+
+    context = write_context(
+        model,
+        output,
+        k8s=k8s,
+        image=image,
+        docker_build=image is not None,
+        allow_pickle=allow_pickle,
+        client=_context.tracking_client(),
+    )
+    typer.echo(
+        f"Wrote {context.folder} ({len(context.files)} files) for {context.model} version {context.version}:"
+    )
+    for name in context.files:
+        if not name.startswith(("model/", "wheels/")):
+            typer.echo(f"  {name}")
+    if context.built_image:
+        typer.echo(f"Built image {context.image}.")
+    else:
+        typer.echo(f"Build the image with: docker build -t {context.image} {context.folder}")

@@ -114,6 +114,7 @@ class ModelServer:
         allow_pickle: bool = False,
         poll_seconds: float = 5.0,
         runtime: str = "auto",
+        version_label: str | None = None,
     ) -> None:
         from shipyard.errors import InvalidInput
         from shipyard.models.uris import parse_model_uri
@@ -122,11 +123,18 @@ class ModelServer:
             raise InvalidInput(f"Runtime {runtime!r} is not one of {', '.join(RUNTIMES)}.")
         self.runtime = runtime
 
-        kind, parts = parse_model_uri(model_uri)
+        if ":/" in model_uri:  # a URI; anything else is a model folder (as in a container)
+            kind, parts = parse_model_uri(model_uri)
+        else:
+            kind, parts = "folder", (Path(model_uri).resolve().name,)
         self.model_uri = model_uri
         self.model_name: str | None = parts[0] if kind == "models" else None
         self.home = home
-        self.deployment = check_deployment_name(deployment or self.model_name or "run-" + parts[0])
+        self.folder = kind == "folder"
+        self.deployment = check_deployment_name(
+            deployment or self.model_name or (parts[0] if self.folder else "run-" + parts[0])
+        )
+        self.version_label = version_label
         self.max_body_bytes = max_body_bytes
         self.max_batch_rows = max_batch_rows
         self.log_predictions = log_predictions
@@ -157,7 +165,7 @@ class ModelServer:
         from shipyard.models.uris import resolve
 
         if self.model_name is None:
-            return Plan(self.model_uri)
+            return Plan(self.version_label or self.model_uri)
         primary = str(resolve(self.model_uri, self._client).version.version)  # type: ignore[union-attr]
         try:
             deployment = self._client.store.deployments.get(
@@ -177,6 +185,13 @@ class ModelServer:
         from shipyard import models
 
         uri = self.model_uri if self.model_name is None else f"models:/{self.model_name}/{version}"
+        if self.folder:
+            predictor = models.load(Path(uri), allow_pickle=self.allow_pickle)
+            lane = Lane(
+                version, predictor, max_batch_rows=self.max_batch_rows, runtime=self.runtime
+            )
+            lane.warm_up()
+            return lane
         predictor = models.load(uri, allow_pickle=self.allow_pickle, client=self._client)
         lane = Lane(version, predictor, max_batch_rows=self.max_batch_rows, runtime=self.runtime)
         lane.warm_up()
@@ -186,11 +201,13 @@ class ModelServer:
         from shipyard.config import load_settings
         from shipyard.tracking import TrackingClient
 
-        self._client = TrackingClient(load_settings(home=self.home))
+        settings = load_settings(home=self.home)
+        if not self.folder:  # a folder needs no store
+            self._client = TrackingClient(settings)
         plan = self._plan()
         lanes = {v: self._load_lane(v) for v in plan.versions()}
         if self.log_predictions:
-            folder = Path(self._client.settings.home) / "predictions" / self.deployment
+            folder = Path(settings.home) / "predictions" / self.deployment
             self.logger = PredictionLogger(folder / "requests", self.deployment)
             self.labels_folder = folder / "labels"
         return plan, lanes

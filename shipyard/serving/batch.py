@@ -26,6 +26,8 @@ class ScoreResult:
     rows: int
     seconds: float
     output: Path
+    chunks: int = 0
+    engine: str = "local"  # or "ray"
 
     @property
     def rows_per_second(self) -> float:
@@ -40,9 +42,17 @@ def score_file(
     batch_rows: int = 100_000,
     allow_pickle: bool = False,
     progress: bool | None = None,
+    ray: bool = False,
+    ray_address: str | None = None,
     client: Any = None,
 ) -> ScoreResult:
-    """Score a CSV or Parquet file (or folder) with ``model`` into a Parquet file."""
+    """Score a CSV or Parquet file (or folder) with ``model`` into a Parquet file.
+
+    With ``ray=True`` the chunks are scored by Ray tasks (at most two per CPU
+    of the cluster in flight, so memory stays bounded) on the cluster at
+    ``ray_address`` (default: the one ``RAY_ADDRESS`` names, or a local one),
+    and written in input order.
+    """
     from shipyard.data._sources import open_source
     from shipyard.models import load
 
@@ -80,19 +90,21 @@ def score_file(
     try:
         pending: list[pa.RecordBatch] = []
         pending_rows = 0
+        scorer = _RayScorer(predictor, columns, has_proba, ray_address) if ray else None
 
-        def flush(batches: list[pa.RecordBatch]) -> None:
+        chunks = 0
+
+        def flush(table: pa.Table) -> None:
+            nonlocal chunks
+            chunks += 1
+            if scorer is None:
+                write(score_table(predictor, columns, has_proba, table))
+            else:
+                for out in scorer.submit(table):
+                    write(out)
+
+        def write(out: pa.Table) -> None:
             nonlocal writer, rows
-            table = pa.Table.from_batches(batches)
-            frame = table.to_pandas()
-            features = frame[columns] if columns else frame
-            predictions = np.asarray(predictor.predict(features))
-            out = table.append_column("prediction", pa.array(predictions.tolist()))
-            if has_proba:
-                probabilities = np.asarray(predictor.predict_proba(features))
-                classes = getattr(predictor.model, "classes_", range(probabilities.shape[1]))
-                for k, label in enumerate(classes):
-                    out = out.append_column(f"probability_{label}", pa.array(probabilities[:, k]))
             if writer is None:
                 writer = pq.ParquetWriter(partial, out.schema, compression="zstd")
             writer.write_table(out)
@@ -101,14 +113,21 @@ def score_file(
                 elapsed = time.perf_counter() - started
                 bar.update(task, completed=src.bytes_read(), rate=f"{rows / elapsed:,.0f} rows/s")
 
-        for batch in src.batches:
+        for (
+            batch
+        ) in src.batches:  # chunks of exactly batch_rows rows, whatever the source's batches
             pending.append(batch)
             pending_rows += batch.num_rows
-            if pending_rows >= batch_rows:
-                flush(pending)
-                pending, pending_rows = [], 0
-        if pending:
-            flush(pending)
+            while pending_rows >= batch_rows:
+                table = pa.Table.from_batches(pending)
+                flush(table.slice(0, batch_rows))
+                rest = table.slice(batch_rows)
+                pending, pending_rows = rest.to_batches(), rest.num_rows
+        if pending_rows:
+            flush(pa.Table.from_batches(pending))
+        if scorer is not None:
+            for out in scorer.drain():
+                write(out)
     except BaseException:
         if writer is not None:
             writer.close()
@@ -122,4 +141,64 @@ def score_file(
         raise InvalidInput(f"{source} has no rows to score.")
     writer.close()
     partial.replace(output)
-    return ScoreResult(rows, time.perf_counter() - started, output)
+    engine = "ray" if ray else "local"
+    return ScoreResult(rows, time.perf_counter() - started, output, chunks, engine)
+
+
+def score_table(predictor: Any, columns: list[str], has_proba: bool, table: pa.Table) -> pa.Table:
+    """``table`` with ``prediction`` (and ``probability_<class>``) columns added."""
+    frame = table.to_pandas()
+    features = frame[columns] if columns else frame
+    predictions = np.asarray(predictor.predict(features))
+    out = table.append_column("prediction", pa.array(predictions.tolist()))
+    if has_proba:
+        probabilities = np.asarray(predictor.predict_proba(features))
+        classes = getattr(predictor.model, "classes_", range(probabilities.shape[1]))
+        for k, label in enumerate(classes):
+            out = out.append_column(f"probability_{label}", pa.array(probabilities[:, k]))
+    return out
+
+
+class _RayScorer:
+    """Chunks scored by Ray tasks, handed back in submission order, a bounded number in flight."""
+
+    def __init__(
+        self, predictor: Any, columns: list[str], has_proba: bool, address: str | None
+    ) -> None:
+        try:
+            import ray
+        except ImportError:
+            from shipyard.errors import MissingDependency
+
+            raise MissingDependency.for_extra("ray", "ray", "Scoring on Ray") from None
+        import os
+        from collections import deque
+
+        if not ray.is_initialized():
+            ray.init(
+                address=address or os.environ.get("RAY_ADDRESS") or None,
+                include_dashboard=False,
+                log_to_driver=False,
+                configure_logging=False,
+            )
+        self._ray = ray
+        self._task = ray.remote(score_table)
+        self._model = ray.put(predictor)
+        self._columns, self._has_proba = columns, has_proba
+        self._window = max(2, 2 * int(ray.cluster_resources().get("CPU", 1)))
+        self._in_flight: deque[Any] = deque()
+
+    def submit(self, table: pa.Table) -> list[pa.Table]:
+        """Start a chunk; return the chunks that had to finish to keep the window."""
+        self._in_flight.append(
+            self._task.remote(self._model, self._columns, self._has_proba, table)
+        )
+        done = []
+        while len(self._in_flight) > self._window:
+            done.append(self._ray.get(self._in_flight.popleft()))
+        return done
+
+    def drain(self) -> list[pa.Table]:
+        done = [self._ray.get(ref) for ref in self._in_flight]
+        self._in_flight.clear()
+        return done

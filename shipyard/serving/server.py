@@ -33,6 +33,7 @@ def create_app() -> ModelServer:
         allow_pickle=os.environ.get("SHIPYARD_SERVE_ALLOW_PICKLE", "0") == "1",
         poll_seconds=float(os.environ.get("SHIPYARD_SERVE_POLL_SECONDS", "5")),
         runtime=os.environ.get("SHIPYARD_SERVE_RUNTIME", "auto"),
+        version_label=os.environ.get("SHIPYARD_SERVE_VERSION") or None,
     )
 
 
@@ -50,6 +51,7 @@ def run(
     poll_seconds: float = 5.0,
     runtime: str = "auto",
     server: str = "uvicorn",
+    version_label: str | None = None,
 ) -> None:
     import shutil
     import tempfile
@@ -67,6 +69,7 @@ def run(
     os.environ["SHIPYARD_SERVE_ALLOW_PICKLE"] = "1" if allow_pickle else "0"
     os.environ["SHIPYARD_SERVE_POLL_SECONDS"] = str(poll_seconds)
     os.environ["SHIPYARD_SERVE_RUNTIME"] = runtime
+    os.environ["SHIPYARD_SERVE_VERSION"] = version_label or ""
     metrics_dir = None
     if workers > 1:  # workers write their metrics to files that /metrics adds up
         metrics_dir = tempfile.mkdtemp(prefix="shipyard-metrics-")

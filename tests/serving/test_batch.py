@@ -57,3 +57,35 @@ def test_files_are_scored_in_chunks_with_columns_passed_through(
     with pytest.raises(InvalidInput, match=r"\.parquet file"):
         sy.serving.score_file(info.uri, tmp_path / "in.csv", tmp_path / "out.csv")
     assert not list(tmp_path.glob(".*.partial"))
+
+
+def test_chunks_scored_on_a_local_ray_instance_come_back_in_order(
+    sqlite_home: Path, tmp_path: Path
+) -> None:
+    import ray
+
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(X, y)
+    with sy.start_run("score"):
+        info = sy.models.log(model, input_example=X.head())
+    big = pd.concat([X] * 10, ignore_index=True)
+    big.insert(0, "customer_id", np.arange(len(big)))
+    big.to_parquet(tmp_path / "in.parquet")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        result = sy.serving.score_file(
+            info.uri,
+            tmp_path / "in.parquet",
+            tmp_path / "out.parquet",
+            batch_rows=500,
+            progress=False,
+            ray=True,
+        )
+        assert (result.engine, result.chunks) == ("ray", 12)  # 5,690 rows in chunks of 500
+    finally:
+        ray.shutdown()
+    scored = pd.read_parquet(tmp_path / "out.parquet")
+    assert result.rows == len(big) == len(scored)
+    assert scored["customer_id"].tolist() == big["customer_id"].tolist()  # input order kept
+    assert (scored["prediction"].to_numpy() == model.predict(big[X.columns])).all()
+    assert np.allclose(scored["probability_1"], model.predict_proba(big[X.columns])[:, 1])
