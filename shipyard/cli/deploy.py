@@ -98,27 +98,17 @@ def promote(
     reason: Annotated[str, typer.Option(help="Why, for the history.")] = "",
 ) -> None:
     """The candidate takes the primary alias, if the model's gates pass; then it serves everything."""
-    from shipyard import data
-    from shipyard.cli.models import _gate_table
-    from shipyard.errors import GateFailed
-    from shipyard.registry.gates import GateResult
+    from shipyard.cli.models import labelled_data, show_promotion
     from shipyard.serving import deployments
 
     client = _context.tracking_client()
-    handle = None
-    if dataset is not None:
-        dataset_name, _, dataset_version = dataset.partition("@")
-        handle = data.get(dataset_name, dataset_version or "latest", client=client)
-    console = _context.console()
-    try:
-        promotion = deployments.promote(
+    handle = labelled_data(dataset, client)
+    promotion = show_promotion(
+        lambda: deployments.promote(
             name, data=handle, target=target, force=force, reason=reason, client=client
-        )
-    except GateFailed as exc:
-        results = [GateResult(**r) for r in exc.details.get("results", [])]
-        console.print(_gate_table(results, f"{name}: promotion refused"))
-        raise
-    console.print(_gate_table(promotion.results, f"{name}: v{promotion.version.version}"))
+        ),
+        f"{name}: the candidate -> the primary alias",
+    )
     typer.echo(
         f"{name}: version {promotion.version.version} holds @{promotion.alias} and serves all traffic."
     )

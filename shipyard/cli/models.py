@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -302,6 +302,32 @@ def evaluate(
         console.print(sliced)
 
 
+def labelled_data(dataset: str | None, client: Any) -> Any:
+    """The dataset version named by ``NAME[@VERSION]`` (None for None)."""
+    from shipyard import data
+
+    if dataset is None:
+        return None
+    dataset_name, _, dataset_version = dataset.partition("@")
+    return data.get(dataset_name, dataset_version or "latest", client=client)
+
+
+def show_promotion(promote: Any, title: str) -> Any:
+    """Run a promotion and print its gates' table, also when they refuse it."""
+    from shipyard.errors import GateFailed
+    from shipyard.registry.gates import GateResult
+
+    console = _context.console()
+    try:
+        result = promote()
+    except GateFailed as exc:
+        results = [GateResult(**r) for r in exc.details.get("results", [])]
+        console.print(_gate_table(results, f"{title}: refused"))
+        raise
+    console.print(_gate_table(result.results, title))
+    return result
+
+
 @models_app.command("promote")
 def promote(
     name: ModelName,
@@ -317,18 +343,12 @@ def promote(
     reason: Annotated[str, typer.Option(help="Why, for the history.")] = "",
 ) -> None:
     """Run the model's gates on a version and move the alias only if all pass."""
-    from shipyard import data, registry
-    from shipyard.errors import GateFailed
-    from shipyard.registry.gates import GateResult
+    from shipyard import registry
 
     client = _context.tracking_client()
-    handle = None
-    if dataset is not None:
-        dataset_name, _, dataset_version = dataset.partition("@")
-        handle = data.get(dataset_name, dataset_version or "latest", client=client)
-    console = _context.console()
-    try:
-        result = registry.promote(
+    handle = labelled_data(dataset, client)
+    result = show_promotion(
+        lambda: registry.promote(
             name,
             version,
             alias,
@@ -337,12 +357,9 @@ def promote(
             force=force,
             reason=reason,
             client=client,
-        )
-    except GateFailed as exc:
-        results = [GateResult(**r) for r in exc.details.get("results", [])]
-        console.print(_gate_table(results, f"{name} v{version} -> {alias}: refused"))
-        raise
-    console.print(_gate_table(result.results, f"{name} v{version} -> {alias}"))
+        ),
+        f"{name} v{version} -> {alias}",
+    )
     was = f"v{result.event.from_version}" if result.event.from_version is not None else "nothing"
     forced = " (FORCED: gates failed)" if result.forced else ""
     typer.echo(f"{name}@{alias}: {was} -> v{version}{forced}")

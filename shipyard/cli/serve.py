@@ -8,6 +8,10 @@ import typer
 
 from shipyard.cli import _context
 
+ModelUri = Annotated[
+    str, typer.Argument(help="models:/name@alias, models:/name/3 or runs:/<id>/model.")
+]
+
 
 def serve(
     model: Annotated[
@@ -93,9 +97,7 @@ def serve(
 
 
 def predict(
-    model: Annotated[
-        str, typer.Argument(help="models:/name@alias, models:/name/3 or runs:/<id>/model.")
-    ],
+    model: ModelUri,
     source: Annotated[str, typer.Argument(help="CSV or Parquet file, or a folder of them.")],
     output: Annotated[str, typer.Option("--output", "-o", help="Parquet file to write.")],
     batch_rows: Annotated[int, typer.Option(help="Rows per model call.")] = 100_000,
@@ -130,9 +132,7 @@ def predict(
 
 
 def build(
-    model: Annotated[
-        str, typer.Argument(help="models:/name@alias, models:/name/3 or runs:/<id>/model.")
-    ],
+    model: ModelUri,
     output: Annotated[str, typer.Option("--output", "-o", help="Folder for the build context.")],
     k8s: Annotated[
         bool, typer.Option("--k8s", help="Also write Kubernetes manifests (k8s/).")

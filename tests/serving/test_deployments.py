@@ -145,3 +145,29 @@ def test_the_server_swaps_versions_under_load_and_routes_canary_shadow_sticky(
         [("primary", "2")] * 30 + [("shadow", "3")] * 30
     )
     assert {r["variant"] for r in rows} == {"primary", "canary", "shadow"}
+
+
+def test_the_deploy_command(sqlite_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from shipyard.cli import main
+
+    _register(2)
+
+    def run(*args: str) -> int:
+        with pytest.raises(SystemExit) as code:
+            main(["--home", str(sqlite_home), "deploy", *args])
+        return int(code.value.code or 0)
+
+    assert (
+        run("churn", "--version", "2", "--canary", "10%") == 0
+    )  # `deploy NAME` is `deploy set NAME`
+    assert "version 2 on 10% canary" in capsys.readouterr().out
+    assert run("churn", "--version", "2", "--canary", "150%") != 0
+    assert "at most 100%" in capsys.readouterr().err
+    assert run("show", "churn") == 0
+    assert "candidate   version 2, canary: 10% of requests" in capsys.readouterr().out
+    assert run("promote", "churn") == 0
+    assert "version 2 holds @champion" in capsys.readouterr().out
+    assert run("history", "churn") == 0
+    assert "promote" in capsys.readouterr().out
+    assert run("rollback", "churn") == 0
+    assert sy.registry.get_model("churn").aliases["champion"] == 1
