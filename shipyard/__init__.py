@@ -44,7 +44,7 @@ if TYPE_CHECKING:
         start_run,
     )
 
-_SUBMODULES = {"data", "models", "registry", "serving"}
+_SUBMODULES = {"data", "models", "monitoring", "registry", "serving"}
 
 _LAZY = {
     # tracking

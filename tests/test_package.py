@@ -32,6 +32,7 @@ PUBLIC_NAMES = [
     "get_run",
     "list_experiments",
     "models",
+    "monitoring",
     "registry",
     "search_runs",
     "seed_everything",

@@ -4,9 +4,11 @@ For every column: count, nulls, distinct values (exact up to tens of thousands,
 estimated with a k-minimum-values sketch beyond). Numeric columns add min, max,
 mean, standard deviation, quantiles and a histogram on 20 fixed, equal-width
 bins between min and max. Categorical columns (strings, booleans)
-add their most frequent values with counts. The binned form is what drift
-tests compare current data with, so a profile is stored with its format version
-and read back without the data.
+add their most frequent values with counts (up to 1,000 values, the rest
+counted together). Numeric columns also keep a sketch for drift tests: their
+sorted values when there are at most 1,000, else 1,001 evenly spaced quantiles.
+The profile is what drift tests compare current data with, so it is stored
+with its format version and read back without the data.
 """
 
 from __future__ import annotations
@@ -28,12 +30,22 @@ from shipyard.store.ids import now_ms
 if TYPE_CHECKING:
     from shipyard.data.versions import DatasetHandle
 
-__all__ = ["PROFILE_FORMAT_VERSION", "ColumnProfile", "Profile", "profile", "profile_version"]
+__all__ = [
+    "PROFILE_FORMAT_VERSION",
+    "ColumnProfile",
+    "Profile",
+    "profile",
+    "profile_version",
+    "quantiles_of_sorted",
+    "sketch_of_sorted",
+]
 
-PROFILE_FORMAT_VERSION = 1
+PROFILE_FORMAT_VERSION = 2
+READABLE_FORMATS = (1, 2)  # version 1 has no sketch and 50 top values
 HISTOGRAM_BINS = 20
 QUANTILES = (0.0, 0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 1.0)
-TOP_VALUES = 50
+TOP_VALUES = 1000
+SKETCH_POINTS = 1001
 
 
 @dataclass
@@ -53,6 +65,8 @@ class ColumnProfile:
     histogram: dict[str, list[float]] | None = None  # {"edges": [...21], "counts": [...20]}
     top_values: list[tuple[Any, int]] = field(default_factory=list)
     other_count: int = 0
+    # numeric: sorted values (count <= 1000) or SKETCH_POINTS evenly spaced quantiles
+    sketch: list[float] | None = None
 
     @property
     def null_share(self) -> float:
@@ -84,10 +98,10 @@ class Profile:
     def from_json(cls, data: bytes | str) -> Profile:
         raw = json.loads(data)
         version = raw.get("format_version")
-        if version != PROFILE_FORMAT_VERSION:
+        if version not in READABLE_FORMATS:
             raise InvalidInput(
-                f"This profile has format version {version!r}; this Shipyard reads version "
-                f"{PROFILE_FORMAT_VERSION}. Upgrade Shipyard, or profile the data again."
+                f"This profile has format version {version!r}; this Shipyard reads versions "
+                f"{', '.join(map(str, READABLE_FORMATS))}. Upgrade Shipyard, or profile the data again."
             )
         columns = {}
         for c in raw["columns"]:
@@ -137,12 +151,14 @@ def profile_column(name: str, column: pa.ChunkedArray) -> ColumnProfile:
         numbers = np.asarray(numbers, dtype=np.float64)
         result.distinct = distinct_count(numbers, values)
         if numbers.size:
-            lo, hi = float(numbers.min()), float(numbers.max())
+            ordered = np.sort(numbers)
+            lo, hi = float(ordered[0]), float(ordered[-1])
             result.min, result.max = lo, hi
             result.mean = float(numbers.mean())
             result.std = float(numbers.std(ddof=1)) if numbers.size > 1 else 0.0
-            points = np.quantile(numbers, QUANTILES)
+            points = quantiles_of_sorted(ordered, QUANTILES)
             result.quantiles = {str(q): float(v) for q, v in zip(QUANTILES, points, strict=True)}
+            result.sketch = sketch_of_sorted(ordered).tolist()
             counts, edges = np.histogram(
                 numbers, bins=HISTOGRAM_BINS, range=(lo, hi) if hi > lo else None
             )
@@ -163,6 +179,21 @@ def profile_column(name: str, column: pa.ChunkedArray) -> ColumnProfile:
     else:
         result.distinct = int(pc.count_distinct(column).as_py()) if result.count else 0
     return result
+
+
+def quantiles_of_sorted(ordered: np.ndarray, probabilities: Any) -> np.ndarray:
+    """Quantiles of sorted values, linearly interpolated (numpy's default method)."""
+    position = np.asarray(probabilities, dtype=np.float64) * (ordered.size - 1)
+    below = np.floor(position).astype(np.int64)
+    above = np.minimum(below + 1, ordered.size - 1)
+    return ordered[below] + (ordered[above] - ordered[below]) * (position - below)
+
+
+def sketch_of_sorted(ordered: np.ndarray) -> np.ndarray:
+    """A numeric column's drift sketch: its sorted values if few, else evenly spaced quantiles."""
+    if ordered.size <= SKETCH_POINTS - 1:
+        return ordered
+    return quantiles_of_sorted(ordered, np.linspace(0.0, 1.0, SKETCH_POINTS))
 
 
 _SKETCH_K = 4096

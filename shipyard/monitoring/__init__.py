@@ -1,0 +1,71 @@
+"""Monitoring: drift of inputs and outputs against a reference profile.
+
+report = sy.monitoring.drift(sy.data.get("train"), current_frame)
+print(report)                      # per column: test, statistic, threshold, verdict
+report.drifted_columns             # ["num_00", "cat_0"]
+
+window = sy.monitoring.window("churn", last=10_000)   # the prediction log, as inputs
+sy.monitoring.drift(reference, window)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shipyard.monitoring.drift import (
+    DEFAULT_THRESHOLDS,
+    TESTS,
+    ColumnDrift,
+    DriftReport,
+    drift,
+)
+
+__all__ = [
+    "DEFAULT_THRESHOLDS",
+    "TESTS",
+    "ColumnDrift",
+    "DriftReport",
+    "drift",
+    "window",
+]
+
+
+def window(
+    deployment: str,
+    *,
+    last: int | None = None,
+    start_ms: int | None = None,
+    end_ms: int | None = None,
+    variant: str | None = "primary",
+    home: Any = None,
+) -> Any:
+    """A window of a deployment's prediction log as a table of model inputs.
+
+    Columns: the model's inputs under their own names, ``prediction``,
+    ``model_version``, ``ts_ms``, ``request_id``, and ``label`` where
+    ground truth came back (``POST /feedback``). ``last`` keeps the newest
+    rows; ``variant`` keeps one role (None: all roles).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from shipyard import serving
+    from shipyard.errors import InvalidInput
+
+    log = serving.read_predictions(deployment, start_ms, end_ms, home=home)
+    if variant is not None and "variant" in log.column_names:
+        log = log.filter(pc.equal(log["variant"], variant))
+    if last is not None:
+        if last < 1:
+            raise InvalidInput(f"last must be at least 1; got {last!r}.")
+        log = log.slice(max(0, log.num_rows - last))
+    renamed = [n.removeprefix("input.") for n in log.column_names]
+    table = log.rename_columns(renamed)
+    labels = serving.read_labels(deployment, home=home)
+    if labels.num_rows and table.num_rows:
+        latest = labels.group_by("request_id").aggregate([("label", "last")])
+        latest = latest.rename_columns(["request_id", "label"])
+        table = table.join(latest, "request_id", join_type="left outer")
+    elif table.num_rows or "request_id" in table.column_names:
+        table = table.append_column("label", pa.nulls(table.num_rows))
+    return table
