@@ -28,6 +28,7 @@ raises false alarms on small references.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -140,12 +141,16 @@ class DriftReport:
 # -- inputs --------------------------------------------------------------------------------
 
 
-def _reference_profile(reference: Any) -> Profile:
-    from shipyard.data.versions import DatasetHandle
+def _is_handle(value: Any) -> bool:
+    """A dataset handle? (Without importing the store for data that cannot be one.)"""
+    versions = sys.modules.get("shipyard.data.versions")
+    return versions is not None and isinstance(value, versions.DatasetHandle)
 
+
+def _reference_profile(reference: Any) -> Profile:
     if isinstance(reference, Profile):
         return reference
-    if isinstance(reference, DatasetHandle):
+    if _is_handle(reference):
         return reference.profile()
     from shipyard.data.profile import profile
 
@@ -156,9 +161,7 @@ def _current_columns(current: Any, names: Sequence[str]) -> Iterator[tuple[str, 
     """(name, column or None if absent) for each name, reading one column at a time."""
     from pathlib import Path
 
-    from shipyard.data.versions import DatasetHandle
-
-    if isinstance(current, DatasetHandle):
+    if _is_handle(current):
         available = set(current.columns)
         for name in names:
             yield name, (current.to_arrow(columns=[name]).column(0) if name in available else None)
@@ -188,9 +191,7 @@ def _as_table(data: Any) -> pa.Table:
 def _current_rows(current: Any) -> int | None:
     from pathlib import Path
 
-    from shipyard.data.versions import DatasetHandle
-
-    if isinstance(current, DatasetHandle):
+    if _is_handle(current):
         return current.num_rows
     if isinstance(current, pa.Table):
         return current.num_rows
@@ -212,8 +213,29 @@ def _numbers(column: Any) -> np.ndarray:
     values = pc.drop_null(column)
     if pa.types.is_decimal(values.type) or pa.types.is_boolean(values.type):
         values = values.cast(pa.float64())
-    numbers = np.asarray(values.to_numpy(), dtype=np.float64)
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    numbers = _primitive(values)
+    if numbers is None:
+        numbers = np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float64)
+    else:
+        numbers = numbers.astype(np.float64, copy=False)
     return numbers[~np.isnan(numbers)]
+
+
+def _primitive(values: pa.Array) -> np.ndarray | None:
+    """A null-free integer or float array's values, read from its buffer.
+
+    (``Array.to_numpy`` imports pandas, a third of a second the first time.)
+    """
+    typ = values.type
+    if values.null_count or not (pa.types.is_integer(typ) or pa.types.is_floating(typ)):
+        return None
+    kind = "f" if pa.types.is_floating(typ) else ("i" if pa.types.is_signed_integer(typ) else "u")
+    dtype = np.dtype(f"{kind}{typ.bit_width // 8}")
+    return np.frombuffer(values.buffers()[1], dtype=dtype)[
+        values.offset : values.offset + len(values)
+    ]
 
 
 def _reference_sketch(profile: ColumnProfile) -> tuple[np.ndarray, np.ndarray, bool]:
@@ -237,11 +259,12 @@ def _ecdf(values: np.ndarray, probabilities: np.ndarray, exact: bool, x: np.ndar
 def _numeric(
     test: str, ref: ColumnProfile, numbers: np.ndarray
 ) -> tuple[float, float | None, dict[str, Any]]:
-    from scipy import stats
-
+    # scipy.stats takes a second to import: only the tests that need it load it
     ordered = np.sort(numbers)
     values, probabilities, exact = _reference_sketch(ref)
     if test == "ks":
+        from scipy import stats
+
         if exact:
             result = stats.ks_2samp(values, ordered)
             return float(result.statistic), float(result.pvalue), {}
@@ -255,6 +278,8 @@ def _numeric(
         return statistic, p_value, {}
     if test == "wasserstein":
         if exact:
+            from scipy import stats
+
             distance = float(stats.wasserstein_distance(values, ordered))
         else:
             gap = np.abs(values - quantiles_of_sorted(ordered, probabilities))
