@@ -19,13 +19,29 @@ from shipyard.monitoring.drift import (
     DriftReport,
     drift,
 )
+from shipyard.monitoring.performance import (
+    FairnessReport,
+    PerformanceReport,
+    WindowMetrics,
+    estimate_performance,
+    fairness,
+    performance,
+    registered_metrics,
+)
 
 __all__ = [
     "DEFAULT_THRESHOLDS",
     "TESTS",
     "ColumnDrift",
     "DriftReport",
+    "FairnessReport",
+    "PerformanceReport",
+    "WindowMetrics",
     "drift",
+    "estimate_performance",
+    "fairness",
+    "performance",
+    "registered_metrics",
     "window",
 ]
 
@@ -63,9 +79,9 @@ def window(
     table = log.rename_columns(renamed)
     labels = serving.read_labels(deployment, home=home)
     if labels.num_rows and table.num_rows:
-        latest = labels.group_by("request_id").aggregate([("label", "last")])
-        latest = latest.rename_columns(["request_id", "label"])
-        table = table.join(latest, "request_id", join_type="left outer")
+        newest_first = labels.take(pa.array(range(labels.num_rows - 1, -1, -1)))
+        found = pc.index_in(table["request_id"], value_set=newest_first["request_id"])
+        table = table.append_column("label", pc.take(newest_first["label"], found))
     elif table.num_rows or "request_id" in table.column_names:
         table = table.append_column("label", pa.nulls(table.num_rows))
     return table
