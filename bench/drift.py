@@ -109,7 +109,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--rows", nargs="+", default=["10k", "100k", "1M"])
+    parser.add_argument("--rows", nargs="+", default=["1000", "10k", "100k", "1M"])
     parser.add_argument(
         "--evidently-python", help="a Python with evidently installed (see the peers' README)"
     )
