@@ -19,6 +19,16 @@ from shipyard.monitoring.drift import (
     DriftReport,
     drift,
 )
+from shipyard.monitoring.monitors import (
+    MonitorRun,
+    alerts,
+    get_monitor,
+    list_monitors,
+    parse_monitor,
+    run_due,
+    run_monitor,
+    save_monitor,
+)
 from shipyard.monitoring.performance import (
     FairnessReport,
     PerformanceReport,
@@ -35,13 +45,21 @@ __all__ = [
     "ColumnDrift",
     "DriftReport",
     "FairnessReport",
+    "MonitorRun",
     "PerformanceReport",
     "WindowMetrics",
+    "alerts",
     "drift",
     "estimate_performance",
     "fairness",
+    "get_monitor",
+    "list_monitors",
+    "parse_monitor",
     "performance",
     "registered_metrics",
+    "run_due",
+    "run_monitor",
+    "save_monitor",
     "window",
 ]
 

@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from shipyard.store.entities import (
+    Alert,
+    AlertDelivery,
     AliasEvent,
     ArtifactRecord,
     ColumnType,
@@ -27,6 +29,8 @@ from shipyard.store.entities import (
     Lifecycle,
     MetricPoint,
     ModelVersion,
+    MonitorRecord,
+    MonitorResult,
     Project,
     RegisteredModel,
     Run,
@@ -42,6 +46,7 @@ __all__ = [
     "ExperimentStore",
     "LogBatch",
     "MetricStore",
+    "MonitorStore",
     "NewDatasetVersion",
     "NewModelVersion",
     "NewRun",
@@ -407,6 +412,49 @@ class DeploymentStore(ABC):
         """Changes of a deployment, oldest first."""
 
 
+class MonitorStore(ABC):
+    """Monitors, their results as time series, alerts and their deliveries."""
+
+    @abstractmethod
+    def save_monitor(
+        self, project_id: str, name: str, spec: str, enabled: bool = True
+    ) -> MonitorRecord:
+        """Create the monitor, or replace its spec."""
+
+    @abstractmethod
+    def get_monitor(self, project_id: str, name: str) -> MonitorRecord:
+        """The monitor called ``name``; NotFound if there is none."""
+
+    @abstractmethod
+    def list_monitors(self, project_id: str) -> list[MonitorRecord]: ...
+
+    @abstractmethod
+    def add_results(self, results: Sequence[MonitorResult]) -> None: ...
+
+    @abstractmethod
+    def results(
+        self, monitor_id: str, check_name: str | None = None, last: int | None = None
+    ) -> list[MonitorResult]:
+        """Results oldest first; ``last`` keeps the newest N (per check when one is named)."""
+
+    @abstractmethod
+    def firing_alert(self, monitor_id: str, rule: str) -> Alert | None: ...
+
+    @abstractmethod
+    def save_alert(self, alert: Alert) -> None:
+        """Insert the alert, or update it (by id)."""
+
+    @abstractmethod
+    def alerts(self, monitor_id: str | None = None, status: str | None = None) -> list[Alert]:
+        """Alerts newest first."""
+
+    @abstractmethod
+    def add_delivery(self, delivery: AlertDelivery) -> None: ...
+
+    @abstractmethod
+    def deliveries(self, alert_id: str) -> list[AlertDelivery]: ...
+
+
 class Store(ABC):
     """A metadata store: the per-entity stores, and batched writes across them."""
 
@@ -421,6 +469,7 @@ class Store(ABC):
     datasets: DatasetStore
     registry: RegistryStore
     deployments: DeploymentStore
+    monitors: MonitorStore
 
     @abstractmethod
     def log_batch(self, batch: LogBatch) -> None:

@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 __all__ = [
+    "Alert",
+    "AlertDelivery",
     "AliasEvent",
     "ArtifactRecord",
     "ColumnType",
@@ -22,6 +24,8 @@ __all__ = [
     "Lifecycle",
     "MetricPoint",
     "ModelVersion",
+    "MonitorRecord",
+    "MonitorResult",
     "Project",
     "RegisteredModel",
     "Run",
@@ -351,3 +355,61 @@ class DeploymentEvent:
     user: str
     reason: str
     created_ms: int
+
+
+@dataclass(frozen=True)
+class MonitorRecord:
+    """A stored monitor; ``spec`` is its YAML, read by ``shipyard.monitoring``."""
+
+    id: str
+    project_id: str
+    name: str
+    spec: str
+    enabled: bool
+    created_ms: int
+    updated_ms: int
+
+
+@dataclass(frozen=True)
+class MonitorResult:
+    """One check's outcome in one evaluation of a monitor (a point of a time series)."""
+
+    id: str
+    monitor_id: str
+    run_id: str
+    check_name: str
+    metric: str
+    value: float | None
+    status: str  # ok | violated | no_data | error
+    message: str
+    body: dict[str, Any]
+    ts_ms: int
+
+
+@dataclass
+class Alert:
+    """An alert of a monitor's rule: firing until its condition clears, then resolved."""
+
+    id: str
+    monitor_id: str
+    rule: str
+    severity: str
+    status: str  # firing | resolved
+    message: str
+    started_ms: int
+    last_ms: int
+    notified_ms: int | None = None
+    resolved_ms: int | None = None
+    count: int = 1
+
+
+@dataclass(frozen=True)
+class AlertDelivery:
+    id: str
+    alert_id: str
+    channel: str
+    event: str  # firing | reminder | resolved
+    delivered: bool
+    attempts: int
+    detail: str
+    ts_ms: int

@@ -10,6 +10,7 @@ from shipyard.store.sql.datasets import SqlDatasets
 from shipyard.store.sql.deployments import SqlDeployments
 from shipyard.store.sql.metrics import SqlMetrics, insert_metrics
 from shipyard.store.sql.migrate import check_schema
+from shipyard.store.sql.monitors import SqlMonitors
 from shipyard.store.sql.params import SqlParams, SqlTags, upsert_tags
 from shipyard.store.sql.projects import SqlExperiments, SqlProjects
 from shipyard.store.sql.registry import SqlRegistry
@@ -36,6 +37,7 @@ class SqlStore(Store):
         self.datasets = SqlDatasets(self.db)
         self.registry = SqlRegistry(self.db)
         self.deployments = SqlDeployments(self.db)
+        self.monitors = SqlMonitors(self.db)
 
     def log_batch(self, batch: LogBatch) -> None:
         if not batch:

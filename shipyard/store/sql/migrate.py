@@ -19,7 +19,7 @@ __all__ = ["HEAD_REVISION", "check_schema", "current_revision", "known_revisions
 
 #: The revision this code writes and reads; ``tests/store/test_migrations.py``
 #: checks that it is Alembic's head.
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _PG_MIGRATION_LOCK = 0x5348_4950  # "SHIP": serialises migrations across processes

@@ -350,3 +350,69 @@ deployment_events = Table(
     Column("created_ms", BigInteger, nullable=False),
     UniqueConstraint("deployment_id", "revision"),
 )
+
+# -- monitoring (revision 0005) --------------------------------------------------------------
+
+#: A monitor: what it watches, its checks, window, schedule, alert rules and channels (YAML).
+monitors = Table(
+    "monitors",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("project_id", ID, ForeignKey("projects.id"), nullable=False),
+    Column("name", String(250), nullable=False),
+    Column("spec", Text, nullable=False),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+    UniqueConstraint("project_id", "name"),
+)
+
+#: Each evaluation of each check of a monitor: a time series per (monitor, check, metric).
+monitor_results = Table(
+    "monitor_results",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("monitor_id", ID, ForeignKey("monitors.id"), nullable=False),
+    Column("run_id", ID, nullable=False),  # one evaluation of the monitor
+    Column("check_name", String(100), nullable=False),
+    Column("metric", String(100), nullable=False),
+    Column("value", Float, nullable=True),
+    Column("status", String(16), nullable=False),  # ok | violated | no_data | error
+    Column("message", Text, nullable=False, default=""),
+    Column("body", Text, nullable=False, default="{}"),  # JSON details
+    Column("ts_ms", BigInteger, nullable=False),
+    Index(None, "monitor_id", "check_name", "ts_ms"),
+)
+
+#: Alerts: one firing alert per (monitor, rule) at a time, resolved when its condition clears.
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("monitor_id", ID, ForeignKey("monitors.id"), nullable=False),
+    Column("rule", String(100), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("status", String(16), nullable=False),  # firing | resolved
+    Column("message", Text, nullable=False, default=""),
+    Column("started_ms", BigInteger, nullable=False),
+    Column("last_ms", BigInteger, nullable=False),
+    Column("notified_ms", BigInteger, nullable=True),
+    Column("resolved_ms", BigInteger, nullable=True),
+    Column("count", Integer, nullable=False, default=1),
+    Index(None, "monitor_id", "rule", "status"),
+)
+
+#: Every attempt to tell a channel about an alert.
+alert_deliveries = Table(
+    "alert_deliveries",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("alert_id", ID, ForeignKey("alerts.id"), nullable=False),
+    Column("channel", String(100), nullable=False),
+    Column("event", String(16), nullable=False),  # firing | resolved | reminder
+    Column("delivered", Boolean, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("detail", Text, nullable=False, default=""),
+    Column("ts_ms", BigInteger, nullable=False),
+    Index(None, "alert_id", "ts_ms"),
+)
