@@ -51,7 +51,8 @@ def test_documented_commands_exist() -> None:
     for doc in DOCS:
         named |= set(
             re.findall(
-                r"shipyard ((?:runs|experiments|db|data|models|deploy) [a-z-]+)", doc.read_text()
+                r"shipyard ((?:runs|experiments|db|data|models|deploy|monitor) [a-z-]+)",
+                doc.read_text(),
             )
         )
     assert named, "the docs name no commands"

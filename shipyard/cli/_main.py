@@ -16,6 +16,7 @@ from shipyard.cli.demo import demo
 from shipyard.cli.deploy import deploy_app
 from shipyard.cli.experiments import experiments_app
 from shipyard.cli.models import models_app
+from shipyard.cli.monitor import monitor_app
 from shipyard.cli.runs import runs_app
 from shipyard.cli.serve import build, predict, serve
 from shipyard.errors import ShipyardError
@@ -34,6 +35,7 @@ app.add_typer(data_app, name="data")
 app.add_typer(models_app, name="models")
 app.add_typer(db_app, name="db")
 app.add_typer(deploy_app, name="deploy")
+app.add_typer(monitor_app, name="monitor")
 app.command("demo")(demo)
 app.command("serve")(serve)
 app.command("predict")(predict)

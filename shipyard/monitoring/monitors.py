@@ -49,6 +49,7 @@ __all__ = [
     "get_monitor",
     "list_monitors",
     "parse_monitor",
+    "report",
     "run_due",
     "run_monitor",
     "save_monitor",
@@ -546,6 +547,47 @@ def _notify(
         )
     alert.notified_ms = now_ms()
     client.store.monitors.save_alert(alert)
+
+
+def report(name: str, output: str | None = None, *, client: TrackingClient | None = None) -> str:
+    """A self-contained HTML report of a monitor; written to ``output`` when given.
+
+    It shows the latest result of each check, the drift tests with each
+    column's reference and current distributions (binned: the page stays small
+    at any size), and every check's values over time.
+    """
+    from pathlib import Path
+
+    from shipyard.monitoring import drift
+    from shipyard.monitoring.report import render_monitor_report
+
+    client = _client(client)
+    record = get_monitor(name, client=client)
+    spec = parse_monitor(name, record.spec)
+    results = client.store.monitors.results(record.id)
+    drift_report = profile = current = None
+    if "drift" in spec.checks:
+        try:
+            current = _current(spec, client, now_ms())
+            reference = _reference(spec, client)
+            profile = reference.profile()
+            options = spec.checks["drift"]
+            if current.num_rows:
+                drift_report = drift(
+                    profile,
+                    current,
+                    columns=options.get("columns"),
+                    tests=options.get("tests"),
+                    thresholds=options.get("thresholds"),
+                    drift_share=float(options.get("drift_share", 0.5)),
+                )
+        except (InvalidInput, NotFound):
+            drift_report = None  # the page still shows the stored results
+    html = render_monitor_report(name, spec, results, drift_report, profile, current)
+    if output is not None:
+        Path(output).parent.mkdir(parents=True, exist_ok=True)
+        Path(output).write_text(html)
+    return html
 
 
 # -- schedules -------------------------------------------------------------------------------

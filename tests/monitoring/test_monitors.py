@@ -248,3 +248,68 @@ def test_a_broken_check_or_monitor_does_not_stop_the_others(sqlite_home: Path) -
     # evaluated now: neither is due again within its schedule
     assert sy.monitoring.run_due(now=5_030_000) == ([], {})
     assert [r.monitor for r in sy.monitoring.run_due(now=5_061_000)[0]] == ["ghost"]
+
+
+def test_the_monitor_command(
+    sqlite_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from shipyard.cli import main
+
+    def cli(*args: str) -> int:
+        with pytest.raises(SystemExit) as code:
+            main(["--home", str(sqlite_home), "monitor", *args])
+        return int(code.value.code or 0)
+
+    sy.data.log_dataset("churn-train", _frame(3000, 1, False))
+    _serve(sqlite_home, _frame(1000, 2, True))
+    spec = tmp_path / "monitor.yaml"
+    spec.write_text(
+        "deployment: churn\nreference: churn-train\nchecks: {drift: {drift_share: 0.3}}\n"
+        "alerts: [{check: drift, severity: warning}]\nchannels: [{type: log}]\n"
+    )
+    assert cli("add", "inputs", "-f", str(spec)) == 0
+    assert cli("run") == 0
+    out = capsys.readouterr().out
+    assert "violated" in out
+    assert "alert fired" in out
+    assert cli("run") == 0
+    assert "No monitor is due" in capsys.readouterr().out
+    assert cli("alerts", "--status", "firing") == 0
+    assert "warning" in capsys.readouterr().out
+    assert cli("list") == 0
+    assert "inputs" in capsys.readouterr().out
+    assert cli("watch", "--once") == 0
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("deployment: churn\nchecks: {drift: {}}\n")
+    assert cli("add", "broken", "-f", str(bad)) != 0
+    assert "needs reference" in capsys.readouterr().err
+
+
+def test_the_html_report_is_small_and_shows_every_column(sqlite_home: Path, tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    wide = pd.DataFrame({f"x{i}": rng.normal(0, 1, 20_000) for i in range(17)})
+    wide["plan"] = rng.choice(["a", "b", "c"], 20_000)
+    wide["age"] = rng.normal(40, 10, 20_000)
+    wide["income"] = rng.gamma(2.0, 3.0, 20_000)
+    sy.data.log_dataset("wide", wide)
+    logger = PredictionLogger(sqlite_home / "predictions" / "wide" / "requests", "wide")
+    current = wide.sample(frac=1.0, random_state=1)
+    current["age"] += 5.0
+    values = current.to_numpy(dtype=object)
+    for start in range(0, len(values), 500):  # 20,000 rows, 500 per request
+        chunk = values[start : start + 500]
+        logger.log(
+            f"r{start}", "1", list(current.columns), chunk.tolist(), np.zeros(len(chunk)), None, 1.0
+        )
+    logger.close()
+    sy.monitoring.save_monitor(
+        "wide", "deployment: wide\nreference: wide\nwindow: {last: 20000}\nchecks: {drift: {}}\n"
+    )
+    for t in range(3):
+        sy.monitoring.run_monitor("wide", now=1_000_000 + t * 60_000)
+    html = sy.monitoring.report("wide", str(tmp_path / "report.html"))
+    assert (tmp_path / "report.html").read_text() == html
+    assert len(html.encode()) < 1_000_000
+    assert html.count("<div class='card'><h3>") == 20 + 1  # 20 distributions, 1 time series
+    assert "<td>age</td><td>wasserstein</td>" in html
+    assert "<script" not in html
