@@ -63,13 +63,35 @@ def test_demo_runs_the_loop_and_records_it(tmp_path: Path) -> None:
     # the serving stage: every request of the burst is in the prediction log, labels came back
     from shipyard import serving
 
-    log = serving.read_predictions("breast-cancer-classifier", home=home)
-    assert log.num_rows == 800
+    everything = serving.read_predictions("breast-cancer-classifier", home=home)
+    assert everything.num_rows == 800 + 2000  # stage 4's two bursts, stage 5's two phases
+    log = everything.slice(0, 800)
     versions = log["model_version"].to_pylist()
     assert set(versions) == {"1", "3"}  # the champion, and the challenger on canary
     assert 0.02 < versions[400:].count("3") / 400 < 0.25
     assert set(log["variant"].to_pylist()) == {"primary", "canary"}
-    assert serving.read_labels("breast-cancer-classifier", home=home).num_rows == 112
+    assert serving.read_labels("breast-cancer-classifier", home=home).num_rows == 112 + 2000
     assert "requests/s" in done.stdout
     assert "canary" in done.stdout
+    # the monitoring stage: exactly the shifted columns, the performance drop, two alerts, a report
+    run_results = {
+        r.check_name: r
+        for r in client.store.monitors.results(
+            client.store.monitors.get_monitor(client.project_id, "breast-cancer-watch").id
+        )[-3:]
+    }
+    assert sorted(run_results["drift"].body["drifted"]) == [
+        "mean radius",
+        "mean texture",
+        "worst area",
+    ]
+    assert run_results["performance"].status == "violated"
+    assert run_results["performance"].value < 0.75
+    fired = client.store.monitors.alerts(status="firing")
+    assert sorted((a.rule, a.severity) for a in fired) == [
+        ("drift", "critical"),
+        ("performance", "warning"),
+    ]
+    report = home / "reports" / "breast-cancer-watch.html"
+    assert 0 < report.stat().st_size < 1_000_000
     client.close()

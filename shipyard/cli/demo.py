@@ -169,6 +169,7 @@ def demo(
     console.print(table)
     _registry_stage(console, ranked, holdout)
     _serving_stage(console, client.settings.home, holdout, ranked[1])
+    _monitoring_stage(console, client.settings.home, train_set)
     console.print(
         f"Lineage: {train_set.uri} (split from {cleaned.uri}, cleaned from {cleaned.parents()[0].uri}) "
         f"was read by {len(train_set.consumers())} runs; models:/{MODEL}@champion came from one of them.\n"
@@ -322,11 +323,7 @@ def _serving_stage(
     console: Any, home: Any, holdout: Any, challenger: Any, requests: int = 400
 ) -> None:
     """Serve the champion, a burst of requests, a challenger on 10% canary, the prediction log."""
-    import os
     import signal
-    import socket
-    import subprocess
-    import sys
     import time
     from collections import Counter
     from concurrent.futures import ThreadPoolExecutor
@@ -338,34 +335,10 @@ def _serving_stage(
     from shipyard.serving import deployments
 
     console.rule("[bold]4. Serving[/]: the champion behind HTTP, a canary, the prediction log")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "shipyard", "--home", str(home), "serve"]
-    server = subprocess.Popen(
-        [*command, f"models:/{MODEL}@champion", "--port", str(port), "--poll-seconds", "0.5"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env={**os.environ},
-    )
+    server, url = _start_server(home)
     frame = holdout.to_pandas()
     features = frame.drop(columns=["target", "size"])
     bodies = [features.iloc[[i % len(features)]].to_json(orient="records") for i in range(requests)]
-
-    def ready(check: Any, what: str, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            if server.poll() is not None:
-                raise RuntimeError(f"the server exited: {server.stderr.read().decode()}")  # type: ignore[union-attr]
-            try:
-                if check(httpx.get(f"{url}/readyz", timeout=1)):
-                    return
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{what} did not happen within {timeout} s")
-            time.sleep(0.1)  # polling readiness
 
     def burst(http: httpx.Client) -> tuple[list[dict], float, list[float]]:
         latencies: list[float] = []
@@ -382,7 +355,7 @@ def _serving_stage(
             return answers, time.perf_counter() - started, latencies
 
     try:
-        ready(lambda r: r.status_code == 200, "the server's readiness")
+        _await(server, url, lambda r: r.status_code == 200, "the server's readiness")
         with httpx.Client(base_url=url) as http:
             answers, elapsed, latencies = burst(http)
             p50, p99 = np.percentile(latencies, [50, 99]) * 1000
@@ -402,7 +375,7 @@ def _serving_stage(
                 description=f"{challenger.name}, challenger",
             ).version
             deployments.deploy(MODEL, version, canary="10%", reason="demo: try the challenger")
-            ready(lambda r: r.json().get("candidate") == str(version), "the canary")
+            _await(server, url, lambda r: r.json().get("candidate") == str(version), "the canary")
             answers, _, _ = burst(http)
         shares = Counter(a["model_version"] for a in answers)
         console.print(
@@ -422,4 +395,169 @@ def _serving_stage(
     console.print(
         f"The prediction log of deployment {MODEL} holds {log.num_rows} rows: {by_version}; "
         f"{labels.num_rows} labels came back through /feedback, ready for monitoring."
+    )
+
+
+def _start_server(home: Any) -> tuple[Any, str]:
+    """``shipyard serve`` for the champion, in a child process on a free port."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    command = [sys.executable, "-m", "shipyard", "--home", str(home), "serve"]
+    server = subprocess.Popen(
+        [*command, f"models:/{MODEL}@champion", "--port", str(port), "--poll-seconds", "0.5"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ},
+    )
+    return server, f"http://127.0.0.1:{port}"
+
+
+def _await(server: Any, url: str, check: Any, what: str, timeout: float = 60) -> None:
+    """Poll /readyz until ``check(answer)`` holds (the server exiting or the deadline fail)."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while True:
+        if server.poll() is not None:
+            raise RuntimeError(f"the server exited: {server.stderr.read().decode()}")
+        try:
+            if check(httpx.get(f"{url}/readyz", timeout=1)):
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not happen within {timeout} s")
+        time.sleep(0.1)  # polling readiness
+
+
+DRIFTED = ("mean radius", "mean texture", "worst area")
+
+
+def _monitoring_stage(console: Any, home: Any, train_set: Any, rows: int = 1000) -> None:
+    """Undrifted traffic, then drifted traffic with a changed label relation: the monitor sees both."""
+    import json
+    import os
+    import secrets
+    import signal
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from pathlib import Path
+
+    import httpx
+    import numpy as np
+    from rich.markup import escape
+
+    from shipyard import monitoring
+    from shipyard.serving import deployments
+
+    console.rule(
+        "[bold]5. Monitoring[/]: drift, performance once labels arrive, an alert, a report"
+    )
+    deployments.rollback(MODEL, reason="demo: the canary is over")
+    received: list[dict] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    hook = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    os.environ["SHIPYARD_DEMO_ALERT_SECRET"] = secrets.token_hex(16)
+    monitoring.save_monitor(
+        "breast-cancer-watch",
+        f"""deployment: {MODEL}
+reference: {train_set.name}@{train_set.version}
+window: {{last: {rows}}}
+checks:
+  drift: {{test: wasserstein, drift_share: 0.05}}
+  performance: {{metric: accuracy, min: 0.85}}
+  label_drift: {{target: target}}
+alerts:
+  - {{check: drift, severity: critical}}
+  - {{check: performance, severity: warning}}
+channels:
+  - {{type: webhook, url: "http://127.0.0.1:{hook.server_address[1]}/alerts", secret_env: SHIPYARD_DEMO_ALERT_SECRET}}
+""",
+    )
+    frame = train_set.to_pandas()
+    features = frame.drop(columns=["target"])
+    rng = np.random.default_rng(7)
+
+    def send(http: httpx.Client, sample: Any) -> list[str]:
+        bodies = [sample.iloc[[i]].to_json(orient="records") for i in range(len(sample))]
+        with ThreadPoolExecutor(16) as pool:
+            answers = list(pool.map(lambda b: http.post("/predict", content=b).json(), bodies))
+        return [a["request_id"] for a in answers]
+
+    def label(http: httpx.Client, ids: list[str], truth: Any) -> None:
+        http.post(
+            "/feedback",
+            json=[{"request_id": i, "label": int(t)} for i, t in zip(ids, truth, strict=True)],
+        )
+
+    from shipyard import serving
+
+    logged = serving.read_predictions(MODEL, home=home).num_rows
+
+    def evaluate(when: str, rows_sent: int) -> Any:
+        deadline = time.monotonic() + 30  # the server writes its log every half second
+        while serving.read_predictions(MODEL, home=home).num_rows < logged + rows_sent:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the prediction log did not catch up within 30 s")
+            time.sleep(0.1)  # polling the log
+        run = monitoring.run_monitor("breast-cancer-watch")
+        summary = "; ".join(f"{r.check_name}: {r.status} ({r.message})" for r in run.results)
+        console.print(f"[bold]{when}[/]: {escape(summary)}")
+        for alert in run.fired:
+            console.print(
+                f"  [red]alert fired[/] {escape(f'[{alert.severity}]')} {escape(alert.message)}"
+            )
+        return run
+
+    server, url = _start_server(home)
+    try:
+        _await(server, url, lambda r: r.status_code == 200, "the server's readiness")
+        with httpx.Client(base_url=url) as http:
+            picked = rng.integers(0, len(frame), rows)
+            ids = send(http, features.iloc[picked])
+            label(http, ids, frame["target"].to_numpy()[picked])
+            evaluate(f"{rows} requests like the training data, labelled", rows)
+            picked = rng.integers(0, len(frame), rows)
+            shifted = features.iloc[picked].copy()
+            for column in DRIFTED:
+                shifted[column] = shifted[column] + 0.8 * features[column].std()
+            ids = send(http, shifted)
+            drifted = evaluate(
+                f"{rows} requests with {', '.join(DRIFTED)} shifted, no labels yet", 2 * rows
+            )
+            truth = frame["target"].to_numpy()[picked].copy()
+            flip = rng.random(rows) < 0.4  # the relation between inputs and labels changed
+            truth[flip] = 1 - truth[flip]
+            label(http, ids, truth)
+            evaluate("their labels came back, 40% of them contradicting the model", 2 * rows)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+        hook.shutdown()
+        hook.server_close()
+    report = Path(home) / "reports" / "breast-cancer-watch.html"
+    size = len(monitoring.report("breast-cancer-watch", str(report)).encode())
+    flagged = sorted(drifted.reports["drift"].drifted_columns)
+    alerts = ", ".join(f"{a['rule']} ({a['severity']}, {a['event']})" for a in received)
+    console.print(
+        f"The monitor flagged exactly the shifted columns: {', '.join(flagged)}. "
+        f"The webhook received {len(received)} alert(s): {alerts}. "
+        f"Report: {report} ({size / 1024:,.0f} KB). Watch on a schedule with: shipyard monitor watch"
     )

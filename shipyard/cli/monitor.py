@@ -65,6 +65,7 @@ def list_() -> None:
 
 
 def _print_run(run: Any) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title=f"{run.monitor} at {when(run.ts_ms)}")
@@ -74,10 +75,11 @@ def _print_run(run: Any) -> None:
     for r in run.results:
         value = "-" if r.value is None else f"{r.value:.4g}"
         table.add_row(r.check_name, r.metric, value, f"[{style[r.status]}]{r.status}[/]", r.message)
+
     console = _context.console()
     console.print(table)
     for alert in run.fired:
-        console.print(f"[red]alert fired[/]: [{alert.severity}] {alert.message}")
+        console.print(f"[red]alert fired[/]: {escape(f'[{alert.severity}] {alert.message}')}")
     for alert in run.resolved:
         console.print(f"[green]alert resolved[/]: {alert.rule}")
 

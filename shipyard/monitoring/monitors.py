@@ -7,7 +7,9 @@ A monitor is YAML:
     window: {last: 10000}        # or {minutes: 60}; for deployments
     every: 15m                   # or  cron: "*/15 * * * *"
     checks:
-      drift: {drift_share: 0.5, columns: [...], tests: {...}, thresholds: {...}}
+      drift: {drift_share: 0.5, columns: [...], test: psi, tests: {...}, thresholds: {...}}
+      prediction_drift: {target: churned}   # predictions against the reference's labels
+      label_drift: {target: churned}        # labels that came back, against the same
       performance: {metric: accuracy, min: 0.8}
       estimated_performance: {metric: accuracy, min: 0.8}
       fairness: {sensitive: sex, positive: 1, thresholds: {...}}
@@ -55,7 +57,16 @@ __all__ = [
     "save_monitor",
 ]
 
-CHECKS = ("drift", "performance", "estimated_performance", "fairness", "validation", "latency")
+CHECKS = (
+    "drift",
+    "prediction_drift",
+    "label_drift",
+    "performance",
+    "estimated_performance",
+    "fairness",
+    "validation",
+    "latency",
+)
 SEVERITIES = ("info", "warning", "critical")
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h|d)$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -176,6 +187,11 @@ def parse_monitor(name: str, text: str | Mapping[str, Any]) -> MonitorSpec:
         raise InvalidInput(
             f"Monitor {name!r}: the validation check needs a dataset or a reference."
         )
+    for check in ("prediction_drift", "label_drift"):
+        if check in spec.checks and not (spec.reference and spec.checks[check].get("target")):
+            raise InvalidInput(
+                f"Monitor {name!r}: checks.{check} needs reference: <dataset> and target: <its label column>."
+            )
     if "fairness" in spec.checks and not spec.checks["fairness"].get("sensitive"):
         raise InvalidInput(f"Monitor {name!r}: checks.fairness needs sensitive: <column>.")
     for check in ("performance", "estimated_performance"):
@@ -291,11 +307,18 @@ def _check(
     from shipyard import monitoring
 
     if check == "drift":
+        reference = _reference(spec, client)
+        columns = options.get("columns")
+        if columns is None and spec.deployment:  # the model's inputs: reference columns the log has
+            columns = [c for c in reference.columns if c in current.column_names]
+        tests = dict(options.get("tests") or {})
+        if options.get("test"):  # one test for every column
+            tests = {c: options["test"] for c in (columns or reference.columns)} | tests
         report = monitoring.drift(
-            _reference(spec, client),
+            reference,
             current,
-            columns=options.get("columns"),
-            tests=options.get("tests"),
+            columns=columns,
+            tests=tests,
             thresholds=options.get("thresholds"),
             drift_share=float(options.get("drift_share", 0.5)),
         )
@@ -317,6 +340,42 @@ def _check(
             status,
             message,
             {"columns": columns, "drifted": report.drifted_columns},
+            report,
+        )
+    if check in ("prediction_drift", "label_drift"):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        column = "prediction" if check == "prediction_drift" else "label"
+        target = options["target"]
+        if column not in current.column_names:
+            return "statistic", None, "no_data", f"the window has no {column} column", {}, None
+        values = pc.drop_null(current.column(column))
+        if len(values) == 0:
+            return "statistic", None, "no_data", f"no {column}s in the window yet", {}, None
+        test = options.get("test")
+        report = monitoring.drift(
+            _reference(spec, client),
+            pa.table({target: values}),
+            columns=[target],
+            tests={target: test} if test else None,
+            thresholds={target: options["threshold"]} if "threshold" in options else None,
+        )
+        result = report.columns[0]
+        if result.error:
+            raise InvalidInput(f"{check}: {result.error}")
+        what = "predictions" if column == "prediction" else "labels"
+        message = (
+            f"{what} vs reference {target}: {result.test} {result.statistic:.4g} "
+            f"(threshold {result.threshold:g}){' DRIFT' if result.drifted else ''}"
+        )
+        status = "violated" if result.drifted else "ok"
+        return (
+            "statistic",
+            result.statistic,
+            status,
+            message,
+            {"test": result.test, "p_value": result.p_value},
             report,
         )
     if check in ("performance", "estimated_performance"):

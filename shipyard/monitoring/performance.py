@@ -94,7 +94,10 @@ def _probabilities(table: pa.Table, column: str) -> np.ndarray | None:
     values = table.column(column)
     if values.null_count:
         return None
-    return np.asarray(values.to_pylist(), dtype=np.float64)
+    proba = np.asarray(values.to_pylist(), dtype=np.float64)
+    if proba.ndim == 2:  # float32 runtimes sum to one only within 1e-7
+        proba = proba / proba.sum(axis=1, keepdims=True)
+    return proba
 
 
 def _metrics(

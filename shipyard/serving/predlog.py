@@ -206,11 +206,20 @@ class PredictionLogger:
 def read_predictions(
     folder: Path, start_ms: int | None = None, end_ms: int | None = None
 ) -> pa.Table:
-    """Closed segments of a deployment's prediction log, optionally within [start, end)."""
+    """A deployment's prediction log, optionally within [start, end).
+
+    Closed segments are read whole; a segment still being written (by a
+    running server) is read up to its last complete batch, so rows show up
+    within the writer's flush interval (half a second).
+    """
     tables = []
-    for path in sorted(Path(folder).glob("*.arrow")):
-        with pa.OSFile(str(path), "rb") as source:
-            tables.append(pa.ipc.open_stream(source).read_all())
+    for path in sorted(Path(folder).glob("*.arrow*")):
+        if path.suffix == ".arrow":
+            with pa.OSFile(str(path), "rb") as source:
+                tables.append(pa.ipc.open_stream(source).read_all())
+        elif path.name.endswith(".arrow.partial"):
+            tables.extend(_complete_batches(path))
+    tables = [t for t in tables if t.num_rows]
     if not tables:
         return pa.table(
             {"request_id": pa.array([], pa.string()), "ts_ms": pa.array([], pa.int64())}
@@ -224,6 +233,19 @@ def read_predictions(
             mask = pc.and_(mask, pc.less(table["ts_ms"], end_ms))
         table = table.filter(mask)
     return table
+
+
+def _complete_batches(path: Path) -> list[pa.Table]:
+    """The complete batches of a segment another process is appending to."""
+    batches = []
+    try:
+        with pa.OSFile(str(path), "rb") as source:
+            reader = pa.ipc.open_stream(source)
+            while True:
+                batches.append(reader.read_next_batch())
+    except (StopIteration, pa.ArrowInvalid, OSError):
+        pass  # the end, or a batch still being written, or the segment was just closed
+    return [pa.Table.from_batches(batches)] if batches else []
 
 
 def write_labels(folder: Path, labels: dict[str, Any]) -> int:

@@ -141,3 +141,28 @@ def test_a_prediction_log_window_has_inputs_predictions_and_labels(sqlite_home) 
         r["request_id"]: r["label"] for r in everything.to_pylist() if r["label"] is not None
     }
     assert labelled == {"r1": 1, "r2": 1}
+
+
+def test_a_running_servers_log_is_readable_before_its_segment_closes(sqlite_home) -> None:  # type: ignore[no-untyped-def]
+    from shipyard.serving.predlog import PredictionLogger
+    from tests.serving.helpers import wait_until
+
+    logger = PredictionLogger(
+        sqlite_home / "predictions" / "live" / "requests", "live", flush_interval=0.05
+    )
+    try:
+        for i in range(30):
+            logger.log(f"r{i}", "1", ["x"], np.array([[float(i)]]), np.array([0]), None, 1.0)
+        rows = wait_until(
+            lambda: sy.monitoring.window("live", home=sqlite_home).num_rows == 30,
+            what="the open segment's rows",
+        )
+        assert rows
+        assert not list(
+            (sqlite_home / "predictions" / "live" / "requests").glob("*.arrow")
+        )  # still open
+    finally:
+        logger.close()
+    assert (
+        sy.monitoring.window("live", home=sqlite_home).num_rows == 30
+    )  # closed: read once, not twice
