@@ -15,6 +15,7 @@ A monitor is YAML:
       fairness: {sensitive: sex, positive: 1, thresholds: {...}}
       validation: {schema: ...}  # YAML, a path or a mapping; default: the reference's schema
       latency: {p99_ms: 50}
+      errors: {url: "http://host:8000/metrics", max_rate: 0.01}   # the server's own counts
     alerts:
       - {check: drift, severity: warning, for: 2, cooldown: 1h}
     channels:
@@ -66,6 +67,7 @@ CHECKS = (
     "fairness",
     "validation",
     "latency",
+    "errors",
 )
 SEVERITIES = ("info", "warning", "critical")
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h|d)$")
@@ -192,6 +194,8 @@ def parse_monitor(name: str, text: str | Mapping[str, Any]) -> MonitorSpec:
             raise InvalidInput(
                 f"Monitor {name!r}: checks.{check} needs reference: <dataset> and target: <its label column>."
             )
+    if "errors" in spec.checks and not str(spec.checks["errors"].get("url", "")).startswith("http"):
+        raise InvalidInput(f"Monitor {name!r}: checks.errors needs url: the server's /metrics URL.")
     if "fairness" in spec.checks and not spec.checks["fairness"].get("sensitive"):
         raise InvalidInput(f"Monitor {name!r}: checks.fairness needs sensitive: <column>.")
     for check in ("performance", "estimated_performance"):
@@ -449,6 +453,8 @@ def _check(
             {"failed": failed},
             report,
         )
+    if check == "errors":
+        return _error_rate(options)
     # latency
     import numpy as np
 
@@ -464,6 +470,35 @@ def _check(
         {},
         None,
     )
+
+
+def _error_rate(options: dict[str, Any]) -> tuple[str, float | None, str, str, dict[str, Any], Any]:
+    """The share of requests the server answered with an error since the last evaluation."""
+    import httpx
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = httpx.get(options["url"], timeout=10).text
+    total = errors = 0.0
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "shipyard_requests_total":
+                total += sample.value
+                if sample.labels.get("status") != "200":
+                    errors += sample.value
+    previous = options.get("_previous") or {}
+    since_total = total - previous.get("total", 0.0)
+    since_errors = errors - previous.get("errors", 0.0)
+    if since_total < 0:  # the server restarted: its counters began again
+        since_total, since_errors = total, errors
+    body = {"total": total, "errors": errors, "requests": since_total}
+    if since_total <= 0:
+        return "error_rate", None, "no_data", "no requests since the last evaluation", body, None
+    rate = since_errors / since_total
+    limit = float(options.get("max_rate", 0.01))
+    message = (
+        f"{rate:.2%} of {since_total:,.0f} requests answered with an error (limit {limit:.2%})"
+    )
+    return "error_rate", rate, "violated" if rate > limit else "ok", message, body, None
 
 
 def run_monitor(
@@ -500,9 +535,12 @@ def run_monitor(
         current, rows = None, 0
     if current is not None:
         for check, options in spec.checks.items():
-            if rows == 0:
+            if rows == 0 and check != "errors":  # the server's counts need no window
                 result(check, "", None, "no_data", "no rows in the window", {})
                 continue
+            if check == "errors":  # counters since the last look
+                previous = client.store.monitors.results(record.id, "errors", last=1)
+                options = {**options, "_previous": previous[0].body if previous else None}
             try:
                 metric, value, status, message, body, report = _check(
                     check, options, spec, current, client

@@ -313,3 +313,47 @@ def test_the_html_report_is_small_and_shows_every_column(sqlite_home: Path, tmp_
     assert html.count("<div class='card'><h3>") == 20 + 1  # 20 distributions, 1 time series
     assert "<td>age</td><td>wasserstein</td>" in html
     assert "<script" not in html
+
+
+def test_the_error_rate_comes_from_the_servers_metrics_since_the_last_look(
+    sqlite_home: Path,
+) -> None:
+    from prometheus_client import CollectorRegistry, Counter, generate_latest
+
+    registry = CollectorRegistry()  # the model server's counter, exposed the way it does
+    requests = Counter("shipyard_requests", "Prediction requests", ["status"], registry=registry)
+    requests.labels("200").inc(90)
+    requests.labels("422").inc(10)
+
+    class Metrics(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = generate_latest(registry)
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; version=0.0.4")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Metrics)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/metrics"
+        sy.monitoring.save_monitor(
+            "errors", f"deployment: churn\nchecks: {{errors: {{url: '{url}', max_rate: 0.05}}}}\n"
+        )
+        first = sy.monitoring.run_monitor("errors", now=1_000_000).results[0]
+        assert (first.status, first.value) == ("violated", pytest.approx(0.10)), (
+            first.message
+        )  # 10 of 100
+        requests.labels("200").inc(200)  # 200 good requests since, 2 bad ones
+        requests.labels("422").inc(2)
+        second = sy.monitoring.run_monitor("errors", now=1_060_000).results[0]
+        assert second.status == "ok"
+        assert second.value == pytest.approx(2 / 202)
+        third = sy.monitoring.run_monitor("errors", now=1_120_000).results[0]
+        assert third.status == "no_data"  # nothing happened since
+    finally:
+        server.shutdown()
+        server.server_close()
