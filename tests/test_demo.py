@@ -87,6 +87,9 @@ def test_demo_runs_the_loop_and_records_it(tmp_path: Path) -> None:
     ]
     assert run_results["performance"].status == "violated"
     assert run_results["performance"].value < 0.75
+    assert (
+        run_results["performance"].body["baseline"] > 0.9
+    )  # the champion's accuracy at registration
     fired = client.store.monitors.alerts(status="firing")
     assert sorted((a.rule, a.severity) for a in fired) == [
         ("drift", "critical"),

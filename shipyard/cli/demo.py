@@ -482,7 +482,7 @@ reference: {train_set.name}@{train_set.version}
 window: {{last: {rows}}}
 checks:
   drift: {{test: wasserstein, drift_share: 0.05}}
-  performance: {{metric: accuracy, min: 0.85}}
+  performance: {{metric: accuracy, max_drop: 0.1}}
   label_drift: {{target: target}}
 alerts:
   - {{check: drift, severity: critical}}

@@ -201,9 +201,9 @@ def parse_monitor(name: str, text: str | Mapping[str, Any]) -> MonitorSpec:
     for check in ("performance", "estimated_performance"):
         if check in spec.checks:
             options = spec.checks[check]
-            if "min" not in options and "max" not in options:
+            if not {"min", "max", "max_drop"} & set(options):
                 raise InvalidInput(
-                    f"Monitor {name!r}: checks.{check} needs min: or max: for its metric."
+                    f"Monitor {name!r}: checks.{check} needs min:, max: or max_drop: for its metric."
                 )
     for i, rule in enumerate(raw.get("alerts") or []):
         where = f"{name}.alerts[{i}]"
@@ -401,17 +401,21 @@ def _check(
         value = window.metrics[metric]
         low, high = options.get("min"), options.get("max")
         bad = (low is not None and value < low) or (high is not None and value > high)
-        bound = f">= {low}" if low is not None else f"<= {high}"
-        kind = "estimated " if check == "estimated_performance" else ""
-        message = f"{kind}{metric} {value:.4f} (must be {bound}) over {window.labelled or window.rows} rows"
-        return (
-            metric,
-            value,
-            "violated" if bad else "ok",
-            message,
-            {"metrics": window.metrics},
-            window,
+        bounds = ([f">= {low}"] if low is not None else []) + (
+            [f"<= {high}"] if high is not None else []
         )
+        baseline = None
+        if options.get("max_drop") is not None:  # against the serving version at registration
+            baseline = _registered(spec, options, current, metric, client)
+            if baseline is not None:
+                floor = baseline - float(options["max_drop"])
+                bad = bad or value < floor
+                bounds.append(f">= {floor:.4f}: registered {baseline:.4f} - {options['max_drop']}")
+        kind = "estimated " if check == "estimated_performance" else ""
+        must = "; ".join(bounds) or "no registered baseline"
+        message = f"{kind}{metric} {value:.4f} (must be {must}) over {window.labelled or window.rows} rows"
+        body = {"metrics": window.metrics, "baseline": baseline}
+        return metric, value, "violated" if bad else "ok", message, body, window
     if check == "fairness":
         report = monitoring.fairness(
             current,
@@ -470,6 +474,32 @@ def _check(
         {},
         None,
     )
+
+
+def _registered(
+    spec: MonitorSpec, options: dict[str, Any], current: Any, metric: str, client: TrackingClient
+) -> float | None:
+    """The metric of the version serving most of the window, as evaluated at registration."""
+    import pyarrow.compute as pc
+
+    from shipyard.monitoring.performance import registered_metrics
+
+    if "model_version" not in current.column_names or not spec.deployment:
+        return None
+    model = options.get("model")
+    if model is None:
+        try:
+            model = client.store.deployments.get(client.project_id, spec.deployment).model_name
+        except NotFound:
+            model = spec.deployment
+    counted = pc.value_counts(pc.drop_null(current.column("model_version")))
+    if not len(counted):
+        return None
+    counts = counted.field("counts").to_pylist()
+    version = counted.field("values")[counts.index(max(counts))].as_py()
+    if not str(version).isdigit():
+        return None
+    return registered_metrics(model, int(version), client=client).get(metric)
 
 
 def _error_rate(options: dict[str, Any]) -> tuple[str, float | None, str, str, dict[str, Any], Any]:

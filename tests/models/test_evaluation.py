@@ -57,7 +57,7 @@ def test_classification_metrics_slices_and_plots(sqlite_home: Path) -> None:
     assert "<script" not in html
 
 
-def test_regression_metrics() -> None:
+def test_regression_metrics(sqlite_home: Path) -> None:
     X, y = load_diabetes(return_X_y=True, as_frame=True)
     model = LinearRegression().fit(X, y)
     predictor = sy.models.Predictor(model, {"flavor": "sklearn", "flavor_options": {}})

@@ -218,7 +218,7 @@ def test_bad_specs_are_refused_with_the_key_that_is_wrong(sqlite_home: Path) -> 
         "deployment: churn\nchecks: {latency: {}}\ncron: 'every day'": "not a valid cron",
         "deployment: churn\nchecks: {latency: {}}\nalerts: [{check: drift}]": "alerts[0]: check must name",
         "deployment: churn\nchecks: {latency: {}}\nchannels: [{type: webhook, url: ftp://x}]": "is not an http(s) URL",
-        "deployment: churn\nchecks: {performance: {metric: accuracy}}": "needs min: or max:",
+        "deployment: churn\nchecks: {performance: {metric: accuracy}}": "needs min:, max: or max_drop:",
     }
     for text, words in cases.items():
         with pytest.raises(InvalidInput, match=re.escape(words)):
