@@ -34,6 +34,7 @@ __all__ = [
     "PROFILE_FORMAT_VERSION",
     "ColumnProfile",
     "Profile",
+    "column_kind",
     "profile",
     "profile_version",
     "quantiles_of_sorted",
@@ -116,7 +117,8 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
-def _kind(typ: pa.DataType) -> str:
+def column_kind(typ: pa.DataType) -> str:
+    """numeric, categorical, temporal or other."""
     if pa.types.is_integer(typ) or pa.types.is_floating(typ) or pa.types.is_decimal(typ):
         return "numeric"
     if pa.types.is_string(typ) or pa.types.is_large_string(typ) or pa.types.is_boolean(typ):
@@ -135,7 +137,7 @@ def _scalar(value: pa.Scalar) -> Any:
 
 def profile_column(name: str, column: pa.ChunkedArray) -> ColumnProfile:
     typ = column.type
-    kind = _kind(typ)
+    kind = column_kind(typ)
     nulls = column.null_count
     result = ColumnProfile(name, str(typ), kind, len(column) - nulls, nulls, 0)
     if kind == "numeric":

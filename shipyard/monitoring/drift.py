@@ -42,6 +42,7 @@ from shipyard.data.profile import (
     SKETCH_POINTS,
     ColumnProfile,
     Profile,
+    column_kind,
     quantiles_of_sorted,
 )
 from shipyard.errors import InvalidInput
@@ -426,15 +427,8 @@ def _test_column(
 
 
 def _current_kind(typ: pa.DataType) -> str:
-    if pa.types.is_dictionary(typ):
-        typ = typ.value_type
-    if pa.types.is_integer(typ) or pa.types.is_floating(typ) or pa.types.is_decimal(typ):
-        return "numeric"
-    if pa.types.is_string(typ) or pa.types.is_large_string(typ) or pa.types.is_boolean(typ):
-        return "categorical"
-    if pa.types.is_null(typ):
-        return "null"
-    return "other"
+    """The profile's kind of a type, a dictionary's being its values'."""
+    return column_kind(typ.value_type if pa.types.is_dictionary(typ) else typ)
 
 
 def drift(
