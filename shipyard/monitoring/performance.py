@@ -236,6 +236,7 @@ class FairnessReport:
     measures: dict[str, float]  # demographic_parity_difference, disparate_impact_ratio, ...
     thresholds: dict[str, float]
     violations: list[str]
+    windows: list[tuple[int, FairnessReport]] = field(default_factory=list)  # with every_ms
 
     @property
     def fair(self) -> bool:
@@ -258,12 +259,14 @@ def fairness(
     prediction: str = "prediction",
     thresholds: Mapping[str, float] | None = None,
     min_rows: int = 30,
+    every_ms: int | None = None,
 ) -> FairnessReport:
     """Positive rates and recalls per group of ``sensitive``, and how far apart they are.
 
     Groups with fewer than ``min_rows`` predictions are reported but left out
     of the measures (their rates are noise). Recall needs labels; without any,
-    equal opportunity is not measured.
+    equal opportunity is not measured. With ``every_ms`` the report also holds
+    one report per time window (``windows``: start and report), oldest first.
     """
     limits = {**FAIRNESS_THRESHOLDS, **dict(thresholds or {})}
     unknown = set(limits) - set(FAIRNESS_THRESHOLDS)
@@ -303,7 +306,27 @@ def fairness(
         for name, value in measures.items()
         if (value < limits[name] if name == "disparate_impact_ratio" else value > limits[name])
     ]
-    return FairnessReport(sensitive, groups, measures, limits, violations)
+    report = FairnessReport(sensitive, groups, measures, limits, violations)
+    if every_ms:
+        times = _column(table, "ts_ms", "time").to_numpy()
+        starts = (times // every_ms) * every_ms
+        for start in np.unique(starts):
+            part = table.filter(pa.array(starts == start))
+            report.windows.append(
+                (
+                    int(start),
+                    fairness(
+                        part,
+                        sensitive,
+                        positive=positive,
+                        target=target,
+                        prediction=prediction,
+                        thresholds=limits,
+                        min_rows=min_rows,
+                    ),
+                )
+            )
+    return report
 
 
 def _valid(column: pa.ChunkedArray) -> np.ndarray:

@@ -166,3 +166,22 @@ def test_a_running_servers_log_is_readable_before_its_segment_closes(sqlite_home
     assert (
         sy.monitoring.window("live", home=sqlite_home).num_rows == 30
     )  # closed: read once, not twice
+
+
+def test_fairness_per_time_window_shows_when_a_gap_opened() -> None:
+    fair_then = [1, 0] * 50 + [1, 0] * 50  # both groups 50% positive
+    unfair_now = [1, 1] * 50 + [0, 0] * 50  # f 100%, m 0%
+    table = pa.table(
+        {
+            "ts_ms": [0] * 200 + [3_600_000] * 200,
+            "prediction": fair_then + unfair_now,
+            "sex": (["f"] * 100 + ["m"] * 100) * 2,
+        }
+    )
+    report = fairness(table, "sex", every_ms=3_600_000)
+    assert [start for start, _ in report.windows] == [0, 3_600_000]
+    first, second = (w for _, w in report.windows)
+    assert first.fair
+    assert first.measures["demographic_parity_difference"] == 0.0
+    assert not second.fair
+    assert second.measures["demographic_parity_difference"] == 1.0
