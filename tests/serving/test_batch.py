@@ -17,15 +17,21 @@ from shipyard.cli import main
 from shipyard.errors import InvalidInput
 
 
-def test_files_are_scored_in_chunks_with_columns_passed_through(
-    sqlite_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def _logged_model_and_rows(copies: int):  # type: ignore[no-untyped-def]
+    """A logged classifier and ``copies`` times its training rows, with an id column first."""
     X, y = load_breast_cancer(return_X_y=True, as_frame=True)
     model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(X, y)
     with sy.start_run("score"):
         info = sy.models.log(model, input_example=X.head())
-    big = pd.concat([X] * 20, ignore_index=True)
+    big = pd.concat([X] * copies, ignore_index=True)
     big.insert(0, "customer_id", np.arange(len(big)))
+    return X, model, info, big
+
+
+def test_files_are_scored_in_chunks_with_columns_passed_through(
+    sqlite_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    X, model, info, big = _logged_model_and_rows(20)
     big.to_csv(tmp_path / "in.csv", index=False)
     result = sy.serving.score_file(
         info.uri, tmp_path / "in.csv", tmp_path / "out.parquet", batch_rows=1000, progress=False
@@ -64,12 +70,7 @@ def test_chunks_scored_on_a_local_ray_instance_come_back_in_order(
 ) -> None:
     import ray
 
-    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
-    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(X, y)
-    with sy.start_run("score"):
-        info = sy.models.log(model, input_example=X.head())
-    big = pd.concat([X] * 10, ignore_index=True)
-    big.insert(0, "customer_id", np.arange(len(big)))
+    X, model, info, big = _logged_model_and_rows(10)
     big.to_parquet(tmp_path / "in.parquet")
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
