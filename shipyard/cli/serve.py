@@ -148,15 +148,23 @@ def build(
     """Write a container build context: Dockerfile, pinned requirements, the model, an entrypoint."""
     from shipyard.serving.build import build as write_context
 
-    context = write_context(
-        model,
-        output,
-        k8s=k8s,
-        image=image,
-        docker_build=image is not None,
-        allow_pickle=allow_pickle,
-        client=_context.tracking_client(),
-    )
+    with _context.console().status(
+        "Writing the build context: checking the model, pinning requirements, building a wheel"
+    ):
+        context = write_context(
+            model,
+            output,
+            k8s=k8s,
+            image=image,
+            docker_build=False,
+            allow_pickle=allow_pickle,
+            client=_context.tracking_client(),
+        )
+    if image is not None:  # docker prints its own progress
+        from shipyard.serving.build import build_image
+
+        build_image(context.folder, context.image)
+        context.built_image = True
     typer.echo(
         f"Wrote {context.folder} ({len(context.files)} files) for {context.model} version {context.version}:"
     )

@@ -88,13 +88,11 @@ def window(
     from shipyard import serving
     from shipyard.errors import InvalidInput
 
-    log = serving.read_predictions(deployment, start_ms, end_ms, home=home)
-    if variant is not None and "variant" in log.column_names:
-        log = log.filter(pc.equal(log["variant"], variant))
-    if last is not None:
-        if last < 1:
-            raise InvalidInput(f"last must be at least 1; got {last!r}.")
-        log = log.slice(max(0, log.num_rows - last))
+    if last is not None and last < 1:
+        raise InvalidInput(f"last must be at least 1; got {last!r}.")
+    log = serving.read_predictions(
+        deployment, start_ms, end_ms, last=last, variant=variant, home=home
+    )
     renamed = [n.removeprefix("input.") for n in log.column_names]
     table = log.rename_columns(renamed)
     labels = serving.read_labels(deployment, home=home)

@@ -23,12 +23,25 @@ def _folder(deployment: str, home: str | Path | None) -> Path:
 
 
 def read_predictions(
-    deployment: str, start_ms: int | None = None, end_ms: int | None = None, *, home: Any = None
+    deployment: str,
+    start_ms: int | None = None,
+    end_ms: int | None = None,
+    *,
+    last: int | None = None,
+    variant: str | None = None,
+    home: Any = None,
 ) -> Any:
-    """The deployment's logged predictions (closed segments) as a pyarrow Table, one row per input row."""
+    """The deployment's logged predictions as a pyarrow Table, one row per input row.
+
+    ``start_ms``/``end_ms`` bound the time; ``last`` keeps the newest rows
+    (reading only the segments that hold them); ``variant`` keeps one role
+    (primary, canary, shadow). Rows of a running server show up within half a second.
+    """
     from shipyard.serving.predlog import read_predictions as read
 
-    return read(_folder(deployment, home) / "requests", start_ms, end_ms)
+    return read(
+        _folder(deployment, home) / "requests", start_ms, end_ms, last=last, variant=variant
+    )
 
 
 def log_labels(deployment: str, labels: dict[str, Any], *, home: Any = None) -> int:

@@ -24,7 +24,7 @@ from typing import Any
 
 import orjson
 
-from shipyard.errors import NotFound, ShipyardError
+from shipyard.errors import InvalidInput, NotFound, ShipyardError
 from shipyard.serving.codec import Decoded, decode, encode
 from shipyard.serving.deployments import DeploymentSpec, check_deployment_name
 from shipyard.serving.predlog import PredictionLogger, write_labels
@@ -116,7 +116,6 @@ class ModelServer:
         runtime: str = "auto",
         version_label: str | None = None,
     ) -> None:
-        from shipyard.errors import InvalidInput
         from shipyard.models.uris import parse_model_uri
 
         if runtime not in RUNTIMES:

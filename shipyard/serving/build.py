@@ -26,7 +26,7 @@ from typing import Any
 
 from shipyard.errors import InvalidInput, MissingDependency, ShipyardError
 
-__all__ = ["BuildContext", "build"]
+__all__ = ["BuildContext", "build", "build_image"]
 
 PORT = 8000
 _UID = 10001
@@ -42,20 +42,24 @@ class BuildContext:
     built_image: bool = False
 
 
+def _name(requirement: str) -> str:
+    """The distribution a requirement line names ("uvicorn[standard]>=0.30" -> "uvicorn")."""
+    return re.split(r"[\s\[<>=!~;]", requirement, maxsplit=1)[0]
+
+
 def _runtime_requirements() -> list[str]:
     """Shipyard's own dependencies (no extras), pinned to the versions installed here."""
+    from shipyard.models.package import _installed
+
     pins = []
     for requirement in metadata.requires("shipyard") or []:
         if "extra ==" in requirement:
             continue
-        name = re.split(r"[\s\[<>=!~;]", requirement, maxsplit=1)[0]
+        name = _name(requirement)
         extras = re.search(r"\[([^\]]+)\]", requirement)
-        try:
-            version = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            pins.append(requirement)
-            continue
-        pins.append(f"{name}{f'[{extras.group(1)}]' if extras else ''}=={version}")
+        version = _installed(name)
+        extra = f"[{extras.group(1)}]" if extras else ""
+        pins.append(f"{name}{extra}=={version}" if version else requirement)
     return pins
 
 
@@ -63,8 +67,7 @@ def _merge(pins: list[str]) -> list[str]:
     """One line per package; the model's pins (listed first) win."""
     seen: dict[str, str] = {}
     for pin in pins:
-        key = re.split(r"[\s\[<>=!~;]", pin, maxsplit=1)[0].lower().replace("_", "-")
-        seen.setdefault(key, pin)
+        seen.setdefault(_name(pin).lower().replace("_", "-"), pin)
     return sorted(seen.values(), key=str.lower)
 
 
@@ -293,12 +296,13 @@ def build(
         sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()),
     )
     if docker_build:
-        _docker_build(folder, image)
+        build_image(folder, image)
         result.built_image = True
     return result
 
 
-def _docker_build(folder: Path, image: str) -> None:
+def build_image(folder: Path, image: str) -> None:
+    """``docker build -t IMAGE FOLDER``; MissingDependency, saying so, when no engine answers."""
     docker = shutil.which("docker")
     if docker is None:
         raise MissingDependency(

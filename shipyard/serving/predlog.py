@@ -204,35 +204,91 @@ class PredictionLogger:
 
 
 def read_predictions(
-    folder: Path, start_ms: int | None = None, end_ms: int | None = None
+    folder: Path,
+    start_ms: int | None = None,
+    end_ms: int | None = None,
+    *,
+    last: int | None = None,
+    variant: str | None = None,
 ) -> pa.Table:
-    """A deployment's prediction log, optionally within [start, end).
+    """A deployment's prediction log, optionally within [start, end), of one ``variant``.
 
     Closed segments are read whole; a segment still being written (by a
     running server) is read up to its last complete batch, so rows show up
-    within the writer's flush interval (half a second).
+    within the writer's flush interval (half a second). A segment last
+    written before ``start_ms`` is not opened. With ``last``, only the newest
+    segments that can hold the newest ``last`` rows are read (a row is always
+    older than its segment's last write), and the rows come in time order.
     """
-    tables = []
-    for path in sorted(Path(folder).glob("*.arrow*")):
-        if path.suffix == ".arrow":
-            with pa.OSFile(str(path), "rb") as source:
-                tables.append(pa.ipc.open_stream(source).read_all())
-        elif path.name.endswith(".arrow.partial"):
-            tables.extend(_complete_batches(path))
-    tables = [t for t in tables if t.num_rows]
+    segments = []
+    for path in Path(folder).glob("*.arrow*"):
+        if path.suffix == ".arrow" or path.name.endswith(".arrow.partial"):
+            try:
+                written = path.stat().st_mtime_ns // 1_000_000
+            except FileNotFoundError:  # a segment closed (renamed) just now
+                continue
+            if start_ms is None or written >= start_ms:
+                segments.append((written, path))
+
+    def rows(path: Path) -> pa.Table | None:
+        tables = _segment(path)
+        if not tables:
+            return None
+        table = pa.concat_tables(tables)
+        return _within(table, start_ms, end_ms, variant)
+
+    tables: list[pa.Table] = []
+    if last is None:
+        for _, path in sorted(segments, key=lambda s: s[1].name):  # ids: creation order
+            table = rows(path)
+            if table is not None and table.num_rows:
+                tables.append(table)
+    else:
+        newest: int | None = None  # ts of the last-th newest row read so far
+        for written, path in sorted(segments, reverse=True):
+            if newest is not None and written < newest:
+                break  # this segment and older ones hold only older rows
+            table = rows(path)
+            if table is not None and table.num_rows:
+                tables.append(table)
+                times = np.sort(np.concatenate([t["ts_ms"].to_numpy() for t in tables]))
+                if len(times) >= last:
+                    newest = int(times[-last])
     if not tables:
         return pa.table(
             {"request_id": pa.array([], pa.string()), "ts_ms": pa.array([], pa.int64())}
         )
     table = pa.concat_tables(tables, promote_options="permissive")
-    if start_ms is not None or end_ms is not None:
-        import pyarrow.compute as pc
-
-        mask = pc.greater_equal(table["ts_ms"], start_ms or 0)
-        if end_ms is not None:
-            mask = pc.and_(mask, pc.less(table["ts_ms"], end_ms))
-        table = table.filter(mask)
+    if last is not None:
+        order = np.argsort(table["ts_ms"].to_numpy(), kind="stable")
+        table = table.take(order[max(0, len(order) - last) :])
     return table
+
+
+def _within(
+    table: pa.Table, start_ms: int | None, end_ms: int | None, variant: str | None
+) -> pa.Table:
+    import pyarrow.compute as pc
+
+    if start_ms is not None:
+        table = table.filter(pc.greater_equal(table["ts_ms"], start_ms))
+    if end_ms is not None:
+        table = table.filter(pc.less(table["ts_ms"], end_ms))
+    if variant is not None and "variant" in table.column_names:
+        table = table.filter(pc.equal(table["variant"], variant))
+    return table
+
+
+def _segment(path: Path) -> list[pa.Table]:
+    """A segment's rows: whole when closed, its complete batches while being written."""
+    if path.suffix == ".arrow":
+        with pa.OSFile(str(path), "rb") as source:
+            return [pa.ipc.open_stream(source).read_all()]
+    tables = _complete_batches(path)
+    closed = path.with_suffix("")  # ".partial" dropped
+    if not tables and not path.exists() and closed.exists():  # closed while we looked
+        return _segment(closed)
+    return tables
 
 
 def _complete_batches(path: Path) -> list[pa.Table]:

@@ -153,11 +153,10 @@ def test_a_running_servers_log_is_readable_before_its_segment_closes(sqlite_home
     try:
         for i in range(30):
             logger.log(f"r{i}", "1", ["x"], np.array([[float(i)]]), np.array([0]), None, 1.0)
-        rows = wait_until(
+        wait_until(  # fails unless the open segment's rows become readable
             lambda: sy.monitoring.window("live", home=sqlite_home).num_rows == 30,
             what="the open segment's rows",
         )
-        assert rows
         assert not list(
             (sqlite_home / "predictions" / "live" / "requests").glob("*.arrow")
         )  # still open
@@ -185,3 +184,32 @@ def test_fairness_per_time_window_shows_when_a_gap_opened() -> None:
     assert first.measures["demographic_parity_difference"] == 0.0
     assert not second.fair
     assert second.measures["demographic_parity_difference"] == 1.0
+
+
+def test_the_newest_rows_are_read_without_opening_older_segments(sqlite_home) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import time
+
+    from shipyard.serving.predlog import PredictionLogger
+
+    folder = sqlite_home / "predictions" / "busy" / "requests"
+    now = time.time()
+    for segment in range(3):  # three closed segments, last written 2 h ago, 1 h ago, now
+        logger = PredictionLogger(folder, "busy")
+        for i in range(10):
+            logger.log(f"s{segment}-{i}", "1", ["x"], np.array([[1.0]]), np.array([0]), None, 1.0)
+        logger.close()
+        for path in folder.glob("*.arrow"):
+            if not path.name.startswith("old-"):
+                written = now - (2 - segment) * 3600.0
+                os.utime(path, (written, written))
+                path.rename(folder / f"old-{segment}-{path.name}")
+    # the oldest segment is unreadable: reading it would raise
+    (next(folder.glob("old-0-*.arrow"))).write_bytes(b"not arrow")
+    os.utime(next(folder.glob("old-0-*.arrow")), (now - 7200.0, now - 7200.0))
+    newest = sy.monitoring.window("busy", last=15, home=sqlite_home)
+    assert newest["request_id"].to_pylist()[-1] == "s2-9"
+    assert newest.num_rows == 15
+    # segments last written before the start are not opened either
+    since = sy.serving.read_predictions("busy", start_ms=int((now - 1800) * 1000), home=sqlite_home)
+    assert since.num_rows == 10
